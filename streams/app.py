@@ -1,0 +1,92 @@
+"""The Faust app, its topics and tables: declared here, configured from Settings.
+
+Importing this module declares the app and the topics (the only import-time effect);
+nothing connects until a worker starts. Agents live in ``agents/`` and are found by
+autodiscovery, so nothing imports them directly.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import faust
+
+from schemas.topics import TOPICS
+from streams.settings import Settings, get_settings
+from streams.transport import FetchHighwaterTransport
+
+
+class SmartRouterApp(faust.App):
+    """faust.App whose transport reads changelog highwaters from Fetch (see streams.highwater)."""
+
+    highwater_source: str = "fetch"
+
+    def _new_transport(self) -> Any:
+        if self.highwater_source == "fetch":
+            return FetchHighwaterTransport(self.conf.broker_consumer, self)
+        return super()._new_transport()
+
+
+def create_app(settings: Settings) -> SmartRouterApp:
+    """A configured app for ``settings`` (one per process; tests may build their own)."""
+    app = SmartRouterApp(
+        settings.app_id,
+        broker=settings.broker,
+        store=settings.store,
+        datadir=str(settings.data_dir),
+        autodiscover=["agents"],
+        origin="streams.app",
+        topic_partitions=settings.partitions,
+        topic_replication_factor=1,
+        topic_allow_declare=True,
+        consumer_auto_offset_reset="earliest",
+        broker_session_timeout=settings.session_timeout_s,
+        broker_heartbeat_interval=max(settings.session_timeout_s / 6, 0.5),
+        broker_rebalance_timeout=max(settings.session_timeout_s * 2, 10),
+        producer_acks=-1,
+        table_standby_replicas=0,
+        web_host=settings.web_host,
+        web_port=settings.web_port,
+        web_in_thread=False,
+        key_serializer="raw",
+        value_serializer="raw",
+        logging_config=None,
+    )
+    app.highwater_source = settings.highwater_source
+    return app
+
+
+settings = get_settings()
+app = create_app(settings)
+
+
+def _declare_topic(name: str) -> faust.TopicT:
+    return app.topic(
+        settings.topic(name),
+        key_type=bytes,
+        value_type=bytes,
+        partitions=settings.partitions,
+        internal=False,
+    )
+
+
+#: Logical topic name → Faust topic, for every topic of the topology in schemas.topics.
+topics: dict[str, faust.TopicT] = {spec.name: _declare_topic(spec.name) for spec in TOPICS}
+
+
+def table(name: str, help_text: str) -> faust.Table:
+    """A changelogged table of JSON dicts keyed by a string (customer_id, intent_id…)."""
+    return app.Table(
+        name,
+        default=None,
+        partitions=settings.partitions,
+        schema=faust.Schema(key_type=str, value_type=dict,
+                            key_serializer="json", value_serializer="json"),
+        help=help_text,
+    )
+
+
+#: customer_id → CustomerState dict (contacts, time zone, locale).
+customers = table("customers", "Per-customer state fed by customer-updates.")
+#: intent_id → epoch seconds it was decided: the idempotency record of the decide agent.
+decided_intents = table("decided-intents", "intent_ids already decided (dedupe).")

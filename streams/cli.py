@@ -1,0 +1,285 @@
+"""``smartrouter`` command line (Typer + Rich). Each command is a thin shell over a module."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.table import Table
+
+from streams.settings import Settings, get_settings
+
+app = typer.Typer(
+    name="smartrouter",
+    help="Smart Router: decides per message whether to send, on which channel, at which minute.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+schema_app = typer.Typer(help="JSON Schema and AsyncAPI documents generated from the contracts.")
+app.add_typer(schema_app, name="schema")
+
+console = Console()
+err = Console(stderr=True)
+
+PortOpt = Annotated[int, typer.Option("--port", help="Broker port on 127.0.0.1.")]
+StorageOpt = Annotated[
+    str, typer.Option("--storage", help="Tansu storage engine: memory://tansu/ or s3://bucket/.")
+]
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    """One line on stderr and a non-zero exit: the error style of every command."""
+    err.print(f"[red]error:[/red] {message}", highlight=False)
+    raise typer.Exit(code)
+
+
+def load_settings() -> Settings:
+    try:
+        return get_settings()
+    except Exception as exc:  # noqa: BLE001 - pydantic's message is the useful part
+        fail(f"bad SMARTROUTER_* setting: {exc}".splitlines()[0])
+
+
+def _wait_for_signal(check: callable | None = None) -> None:  # type: ignore[valid-type]
+    """Block until SIGINT/SIGTERM (or ``check`` returns a message, which is then raised)."""
+    stop = {"flag": False}
+
+    def handler(signum: int, frame: object) -> None:
+        stop["flag"] = True
+
+    signal.signal(signal.SIGINT, handler)
+    signal.signal(signal.SIGTERM, handler)
+    while not stop["flag"]:
+        time.sleep(0.2)
+        if check is not None:
+            problem = check()
+            if problem:
+                raise RuntimeError(problem)
+
+
+@app.command()
+def broker(port: PortOpt = 9092, storage: StorageOpt = "memory://tansu/") -> None:
+    """Run the embedded broker (Tansu) on 127.0.0.1 until Ctrl-C."""
+    from streams.broker import BrokerError, EmbeddedBroker
+
+    settings = load_settings()
+    embedded = EmbeddedBroker(port=port, storage=storage,
+                              log_path=settings.data_dir / "broker.log")
+    try:
+        embedded.start()
+    except BrokerError as exc:
+        fail(str(exc))
+    console.print(f"broker ready on [bold]{embedded.url}[/bold] (storage {storage}); Ctrl-C stops")
+    try:
+        _wait_for_signal(lambda: None if embedded.pid else "broker exited")
+    finally:
+        embedded.stop()
+        console.print("broker stopped")
+
+
+@app.command()
+def up(
+    workers: Annotated[int, typer.Option(min=1, max=16, help="Worker processes.")] = 1,
+    port: PortOpt = 9092,
+    storage: StorageOpt = "memory://tansu/",
+    external: Annotated[
+        bool, typer.Option(help="Use SMARTROUTER_BROKER instead of starting the embedded one.")
+    ] = False,
+) -> None:
+    """Start the embedded broker and N workers (one consumer group) until Ctrl-C."""
+    from streams.broker import BrokerError
+    from streams.supervisor import Stack, WorkerError
+
+    settings = load_settings()
+    stack = Stack(
+        data_dir=settings.data_dir, workers=workers, broker_port=port, storage=storage,
+        external_broker=settings.broker if external else None,
+        topic_prefix=settings.topic_prefix, partitions=settings.partitions,
+        first_web_port=settings.web_port,
+    )  # fmt: skip
+    with console.status(f"starting broker and {workers} worker(s)…"):
+        try:
+            stack.start()
+        except (BrokerError, WorkerError) as exc:
+            fail(str(exc))
+    ports = ", ".join(str(w.web_port) for w in stack.processes)
+    console.print(f"up: broker [bold]{stack.broker_url}[/bold], {workers} worker(s) "
+                  f"(web ports {ports}, logs in {settings.data_dir}); Ctrl-C stops")
+
+    def check() -> str | None:
+        dead = stack.dead_workers()
+        return f"a worker exited; see {dead[0].log_path}" if dead else None
+
+    try:
+        _wait_for_signal(check)
+    except RuntimeError as exc:
+        stack.stop()
+        fail(str(exc))
+    with console.status("stopping…"):
+        stack.stop()
+    console.print("stopped")
+
+
+@app.command()
+def worker() -> None:
+    """Run one Faust worker (configured by SMARTROUTER_* variables) in the foreground."""
+    from streams.worker import run_worker
+
+    run_worker(load_settings())
+
+
+@app.command()
+def topics(
+    create: Annotated[bool, typer.Option("--create", help="Create missing topics first.")] = False,
+) -> None:
+    """List topics with partition counts (and create the topology's topics with --create)."""
+    from streams.admin import TopicMismatch, ensure_topics, list_topics
+
+    settings = load_settings()
+    try:
+        if create:
+            asyncio.run(ensure_topics(settings))
+        found = asyncio.run(list_topics(settings.bootstrap))
+    except TopicMismatch as exc:
+        fail(str(exc))
+    except Exception as exc:  # noqa: BLE001 - connection errors become one line
+        fail(f"cannot reach broker {settings.broker}: {type(exc).__name__}")
+    table = Table("topic", "partitions")
+    for info in found:
+        table.add_row(info.name, str(info.partitions))
+    console.print(table)
+
+
+@app.command()
+def produce(
+    topic: Annotated[str, typer.Argument(help="Logical topic, e.g. intents.")],
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="JSON lines.")],
+    key_field: Annotated[str | None, typer.Option(help="Payload field used as key.")] = None,
+    validate: Annotated[bool, typer.Option(help="Validate before sending.")] = True,
+) -> None:
+    """Validate each line of FILE against TOPIC's contract and produce the valid ones."""
+    from schemas.topics import topic_spec
+    from streams.clients import prepare_lines, produce as produce_records
+
+    settings = load_settings()
+    try:
+        spec = topic_spec(topic)
+    except KeyError as exc:
+        fail(str(exc.args[0]))
+    with file.open(encoding="utf-8", errors="replace") as handle:
+        prepared = list(prepare_lines(handle, spec, key_field=key_field, validate=validate))
+    accepted = [p for p in prepared if p.ok]
+    rejected = [p for p in prepared if not p.ok]
+    for line in rejected[:50]:
+        err.print(f"line {line.line_no}: rejected: {line.error}", highlight=False)
+    if len(rejected) > 50:
+        err.print(f"… and {len(rejected) - 50} more rejected lines")
+    with Progress(TextColumn("producing {task.description}"), BarColumn(),
+                  MofNCompleteColumn(), console=err, transient=True) as progress:
+        task = progress.add_task(topic, total=len(accepted))
+        try:
+            sent = asyncio.run(produce_records(
+                settings.bootstrap, settings.topic(topic),
+                ((p.key, p.value) for p in accepted if p.value is not None),
+                on_sent=lambda: progress.advance(task),
+            ))  # fmt: skip
+        except Exception as exc:  # noqa: BLE001
+            fail(f"cannot produce to {settings.broker}: {type(exc).__name__}: {exc}")
+    console.print(f"{topic}: {sent} accepted, {len(rejected)} rejected")
+    if rejected:
+        raise typer.Exit(2)
+
+
+@app.command()
+def tail(
+    topic: Annotated[str, typer.Argument(help="Logical topic: decisions, delivery, dead-letters…")],
+    raw_json: Annotated[bool, typer.Option("--json", help="Raw JSON lines.")] = False,
+    from_beginning: Annotated[bool, typer.Option(help="Start at the oldest record.")] = True,
+    follow: Annotated[bool, typer.Option("--follow", "-f", help="Keep waiting for more.")] = False,
+    limit: Annotated[int | None, typer.Option(help="Stop after this many records.")] = None,
+) -> None:
+    """Print a topic's records: pretty lines, or raw JSON with --json."""
+    from streams.clients import read_topic
+    from streams.render import render
+
+    settings = load_settings()
+
+    async def run() -> int:
+        count = 0
+        async for record in read_topic(settings.bootstrap, settings.topic(topic),
+                                       from_beginning=from_beginning,
+                                       idle_timeout_s=None if follow else 2.0, limit=limit):
+            count += 1
+            if raw_json:
+                sys.stdout.write((record.value or b"null").decode("utf-8", "replace") + "\n")
+                sys.stdout.flush()
+            else:
+                console.print(render(topic, record.value), highlight=False)
+        return count
+
+    try:
+        count = asyncio.run(run())
+    except LookupError as exc:
+        fail(str(exc.args[0]))
+    except KeyboardInterrupt:
+        return
+    except Exception as exc:  # noqa: BLE001
+        fail(f"cannot read {topic} from {settings.broker}: {type(exc).__name__}")
+    if not raw_json:
+        err.print(f"{count} record(s)")
+
+
+@schema_app.command("export")
+def schema_export(out_dir: Annotated[Path, typer.Argument(help="Output folder.")]) -> None:
+    """Write one JSON Schema per topic and asyncapi.yaml for the whole topology."""
+    from schemas.export import export_schemas
+
+    written = export_schemas(out_dir)
+    console.print(f"wrote {len(written)} files to {out_dir}")
+
+
+@schema_app.command("check")
+def schema_check(out_dir: Annotated[Path, typer.Argument(help="Folder to compare.")]) -> None:
+    """Fail when the files in OUT_DIR differ from what the contracts generate."""
+    from schemas.export import check_schemas
+
+    stale = check_schemas(out_dir)
+    if stale:
+        fail(f"out of date: {', '.join(stale)} (run: smartrouter schema export {out_dir})")
+    console.print(f"{out_dir}: up to date")
+
+
+@app.command()
+def demo(
+    workers: Annotated[int, typer.Option(min=1, max=8, help="Worker processes.")] = 1,
+    examples: Annotated[Path, typer.Option(help="Folder with customers.jsonl, intents.jsonl.")]
+    = Path("examples"),
+    json_out: Annotated[Path | None, typer.Option("--json", help="Write the summary here.")]
+    = None,
+) -> None:
+    """Start the embedded stack, push the sample campaign through it, print the decisions."""
+    from streams.sample_run import run_sample
+
+    settings = load_settings()
+    try:
+        summary = run_sample(settings, examples, workers=workers, console=console)
+    except Exception as exc:  # noqa: BLE001 - one line, the logs hold the rest
+        fail(f"{type(exc).__name__}: {exc}")
+    if json_out:
+        json_out.write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,64 @@
+"""The loop every agent runs: decode, validate, dead-letter what fails, handle the rest.
+
+Faust acks a message even when the agent raises, and a raising agent stops consuming, so
+nothing is allowed to escape: a bad message or a failing handler becomes a dead letter
+with its reason and source offset, and the loop goes on with the next message.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from pydantic import TypeAdapter
+
+from schemas.dead_letters import DeadLetter
+from streams.codec import Source, decode, encode
+
+T = TypeVar("T")
+log = logging.getLogger(__name__)
+
+Handler = Callable[[T], Awaitable[None]]
+
+
+async def send_dead_letter(topics: dict[str, Any], letter: DeadLetter) -> None:
+    """Write ``letter`` to dead-letters, keyed by the original message key."""
+    key = base64.b64decode(letter.key_b64) if letter.key_b64 else None
+    await topics["dead-letters"].send(key=key, value=encode(letter))
+    log.warning(
+        "dead-lettered %s[%d]@%d: %s",
+        letter.source_topic, letter.source_partition, letter.source_offset, letter.error_type,
+    )  # fmt: skip
+
+
+async def run_validated(
+    stream: Any,
+    adapter: TypeAdapter[T],
+    handler: Handler[T],
+    topics: dict[str, Any],
+    *,
+    key_field: str | None = None,
+    partitions: int | None = None,
+) -> None:
+    """Drive ``stream``: every valid message goes to ``handler``, every other to dead-letters."""
+    async for event in stream.events():
+        message = event.message
+        source = Source(message.topic, message.partition, message.offset, message.key)
+        result = decode(adapter, event.value, source, key_field=key_field, partitions=partitions)
+        if isinstance(result, DeadLetter):
+            await send_dead_letter(topics, result)
+            continue
+        try:
+            await handler(result)
+        except Exception as exc:  # noqa: BLE001 - one bad message must not stop the partition
+            # Only the exception type: its message may quote personal data (invariant 7).
+            log.error("handler failed on %s[%d]@%d: %s", source.topic, source.partition,
+                      source.offset, type(exc).__name__)
+            letter = DeadLetter.from_failure(
+                topic=source.topic, partition=source.partition, offset=source.offset,
+                key=source.key, value=event.value or b"", error_type="internal",
+                error=f"{type(exc).__name__} while handling the message",
+            )  # fmt: skip
+            await send_dead_letter(topics, letter)

@@ -1,0 +1,65 @@
+"""Human-readable lines for ``smartrouter tail``: decisions, delivery events, dead letters.
+
+Only ids, actions, channels and reason codes are shown — never contact points or texts.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from rich.text import Text
+
+ACTION_STYLE = {"send": "green", "suppress": "yellow", "expire": "red", "holdout": "cyan"}
+
+
+def _short_time(value: Any) -> str:
+    return str(value)[:19].replace("T", " ") if value else "-"
+
+
+def render_decision(d: dict[str, Any]) -> Text:
+    action = str(d.get("action", "?"))
+    text = Text()
+    text.append(f"{action:<8}", style=ACTION_STYLE.get(action, "white"))
+    text.append(f" {d.get('channel') or '-':<8} at {_short_time(d.get('send_at'))}")
+    text.append(f"  intent={d.get('intent_id')} customer={d.get('customer_id')}")
+    text.append(f" campaign={d.get('campaign_id')}")
+    if d.get("reasons"):
+        text.append(f"  reasons={','.join(d['reasons'])}", style="bold")
+    return text
+
+
+def render_delivery(e: dict[str, Any]) -> Text:
+    text = Text()
+    text.append(f"{e.get('type', '?'):<12}", style="magenta")
+    text.append(f" {e.get('channel') or '-':<8} {_short_time(e.get('at'))}")
+    text.append(f"  intent={e.get('intent_id')} customer={e.get('customer_id')}")
+    if e.get("reason"):
+        text.append(f"  reason={e['reason']}", style="bold")
+    return text
+
+
+def render_dead_letter(d: dict[str, Any]) -> Text:
+    text = Text()
+    text.append(f"{d.get('error_type', '?'):<15}", style="red")
+    text.append(f" {d.get('source_topic')}[{d.get('source_partition')}]@{d.get('source_offset')}")
+    text.append(f"  {d.get('error')}")
+    return text
+
+
+RENDERERS = {"decisions": render_decision, "delivery": render_delivery,
+             "dead-letters": render_dead_letter}
+
+
+def render(logical_topic: str, value: bytes | None) -> Text:
+    """One line for one record; raw JSON where no renderer fits or the value is not JSON."""
+    if value is None:
+        return Text("(tombstone)", style="dim")
+    try:
+        data = json.loads(value)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return Text(f"({len(value)} bytes, not JSON)", style="dim")
+    renderer = RENDERERS.get(logical_topic)
+    if renderer is None or not isinstance(data, dict):
+        return Text(json.dumps(data, sort_keys=True))
+    return renderer(data)

@@ -1,0 +1,110 @@
+"""Settings, read once from ``SMARTROUTER_*`` environment variables.
+
+One frozen object, built at the edge (CLI ``main`` or the worker entry) and passed on;
+nothing else in the code base reads the environment.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from urllib.parse import urlparse
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_PORT = 9092
+
+
+class Settings(BaseSettings):
+    """Everything a worker, the CLI or a test harness needs to find the cluster and its topics."""
+
+    model_config = SettingsConfigDict(env_prefix="SMARTROUTER_", frozen=True, extra="ignore")
+
+    broker: str = Field(
+        default=f"kafka://127.0.0.1:{DEFAULT_PORT}",
+        description="Bootstrap broker(s) as kafka://host:port[,host:port].",
+    )
+    data_dir: Path = Field(default=Path(".smartrouter"), description="Worker state and logs.")
+    topic_prefix: str = Field(default="", description="Prefix for every topic and group name.")
+    partitions: int = Field(default=4, ge=1, le=1024, description="Partitions per topic.")
+    web_port: int = Field(default=6066, ge=1, le=65535, description="Faust web port (127.0.0.1).")
+    web_host: str = Field(default="127.0.0.1")
+    store: str = Field(
+        default="memory://",
+        description="Faust table store. memory:// recovers from the changelog on start.",
+    )
+    session_timeout_s: float = Field(
+        default=6.0,
+        gt=0,
+        description="Consumer session timeout; the embedded broker makes joins wait half of it.",
+    )
+    highwater_source: str = Field(
+        default="fetch",
+        description=(
+            "'fetch' reads changelog highwaters from a Fetch response (correct on every broker);"
+            " 'listoffsets' uses ListOffsets, which the embedded broker answers wrongly."
+        ),
+    )
+    log_level: str = Field(default="info")
+
+    @field_validator("broker")
+    @classmethod
+    def _broker_url(cls, value: str) -> str:
+        bootstrap_servers(value)  # raises ValueError with a clear message
+        return value
+
+    @field_validator("topic_prefix")
+    @classmethod
+    def _prefix_chars(cls, value: str) -> str:
+        allowed = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
+        if not set(value) <= allowed:
+            raise ValueError("topic prefix may only contain letters, digits, '.', '_' and '-'")
+        return value
+
+    @field_validator("highwater_source")
+    @classmethod
+    def _highwater(cls, value: str) -> str:
+        if value not in ("fetch", "listoffsets"):
+            raise ValueError("highwater_source must be 'fetch' or 'listoffsets'")
+        return value
+
+    @property
+    def bootstrap(self) -> str:
+        """``host:port[,host:port]`` for plain Kafka clients."""
+        return ",".join(bootstrap_servers(self.broker))
+
+    @property
+    def app_id(self) -> str:
+        """Faust app id: the consumer group and the changelog topic prefix."""
+        return f"{self.topic_prefix}smartrouter"
+
+    def topic(self, name: str) -> str:
+        """The full topic name for a logical topic (``intents`` → ``<prefix>intents``)."""
+        return f"{self.topic_prefix}{name}"
+
+
+def bootstrap_servers(url: str) -> list[str]:
+    """Parse ``kafka://h1:p1,h2:p2`` (or bare ``h:p``) into ``['h1:p1', 'h2:p2']``."""
+    text = url.strip()
+    if "://" in text:
+        scheme, _, rest = text.partition("://")
+        if scheme not in ("kafka", "aiokafka"):
+            raise ValueError(f"broker URL must start with kafka://, got {scheme}://")
+        text = rest
+    hosts = [h.strip().rstrip("/") for h in text.split(",") if h.strip()]
+    if not hosts:
+        raise ValueError("broker URL names no host")
+    out = []
+    for host in hosts:
+        parsed = urlparse(f"//{host}")
+        if not parsed.hostname:
+            raise ValueError(f"broker host is empty in {host!r}")
+        out.append(f"{parsed.hostname}:{parsed.port or DEFAULT_PORT}")
+    return out
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read from the environment on first use."""
+    return Settings()

@@ -1,0 +1,43 @@
+"""One Faust worker process: ensure the topics, recover the tables, run the agents.
+
+It writes ``<data_dir>/ready`` once startup (table recovery included) has finished, so
+launchers and tests wait for real readiness instead of sleeping.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+
+from streams.admin import ensure_topics
+from streams.settings import Settings
+
+READY_FILE = "ready"
+
+
+def ready_marker(data_dir: Path) -> Path:
+    return data_dir / READY_FILE
+
+
+def run_worker(settings: Settings) -> None:
+    """Run until SIGTERM/SIGINT; Faust's Worker handles the signals and a clean shutdown."""
+    import faust
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    marker = ready_marker(settings.data_dir)
+    marker.unlink(missing_ok=True)
+    asyncio.run(ensure_topics(settings))
+
+    from streams.app import app  # declares app, topics and tables from the same settings
+
+    class ReadyMarkingWorker(faust.Worker):
+        async def on_startup_finished(self) -> None:
+            await super().on_startup_finished()
+            marker.write_text(str(os.getpid()))
+
+    worker = ReadyMarkingWorker(app, loglevel=settings.log_level.upper(), logfile=None)
+    try:
+        worker.execute_from_commandline()
+    finally:
+        marker.unlink(missing_ok=True)
