@@ -54,13 +54,13 @@ def decode(
     agent would read the wrong customer's partition state.
     """
 
-    def reject(error_type: str, error: str) -> DeadLetter:
+    def reject(error_type: str, error: str, kept: bytes | None = None) -> DeadLetter:
         return DeadLetter.from_failure(
             topic=source.topic,
             partition=source.partition,
             offset=source.offset,
             key=source.key,
-            value=value or b"",
+            value=(value or b"") if kept is None else kept,
             error_type=error_type,
             error=error,
         )
@@ -68,8 +68,12 @@ def decode(
     if not value:
         return reject("empty", "message value is empty (tombstones are not accepted here)")
     if len(value) > MAX_MESSAGE_BYTES:
+        # Keep a prefix only: base64 of a huge value would not fit in a Kafka record.
         return reject(
-            "too_large", f"message is {len(value)} bytes; the limit is {MAX_MESSAGE_BYTES}"
+            "too_large",
+            f"message is {len(value)} bytes; the limit is {MAX_MESSAGE_BYTES};"
+            f" the first {MAX_MESSAGE_BYTES} bytes are kept",
+            kept=value[:MAX_MESSAGE_BYTES],
         )
     try:
         text = value.decode("utf-8")

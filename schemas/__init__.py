@@ -1,0 +1,77 @@
+"""Smart Router's wire contracts: one pydantic v2 model per topic value.
+
+Pure pydantic (no Kafka or Faust imports), so producers, consumers and tests can use the
+contracts without the engine. ``TOPICS`` is the topology registry the Faust app and the
+JSON Schema / AsyncAPI export (``schemas.export``) are both built from.
+"""
+
+from schemas.campaigns import CampaignConfig, FatigueRules
+from schemas.common import (
+    ALL_CHANNELS,
+    MAX_MESSAGE_BYTES,
+    Channel,
+    E164Phone,
+    Email,
+    Identifier,
+    InputModel,
+    Money,
+    OutputModel,
+    TimeZoneName,
+)
+from schemas.customers import (
+    CUSTOMER_UPDATE_ADAPTER,
+    ConsentUpdate,
+    Contacts,
+    CustomerUpdate,
+    EraseRequest,
+    ProfileUpdate,
+    TicketUpdate,
+)
+from schemas.dead_letters import DeadLetter, DeadLetterErrorType, describe_validation_error
+from schemas.decisions import Action, ChosenBy, Decision, Reason
+from schemas.delivery import DeliveryEvent, DeliveryType
+from schemas.inbound import InboundMessage
+from schemas.intents import CampaignIntent, ChannelContent, IntentKind
+from schemas.outbox import ScheduledSend, SendRequest
+from schemas.topics import TOPICS, TopicSpec, json_schema, topic_spec
+
+__all__ = [
+    "ALL_CHANNELS",
+    "CUSTOMER_UPDATE_ADAPTER",
+    "MAX_MESSAGE_BYTES",
+    "TOPICS",
+    "Action",
+    "CampaignConfig",
+    "CampaignIntent",
+    "Channel",
+    "ChannelContent",
+    "ChosenBy",
+    "ConsentUpdate",
+    "Contacts",
+    "CustomerUpdate",
+    "DeadLetter",
+    "DeadLetterErrorType",
+    "Decision",
+    "DeliveryEvent",
+    "DeliveryType",
+    "E164Phone",
+    "Email",
+    "EraseRequest",
+    "FatigueRules",
+    "Identifier",
+    "InboundMessage",
+    "InputModel",
+    "IntentKind",
+    "Money",
+    "OutputModel",
+    "ProfileUpdate",
+    "Reason",
+    "ScheduledSend",
+    "SendRequest",
+    "TicketUpdate",
+    "TimeZoneName",
+    "TopicSpec",
+    "describe_validation_error",
+    "json_schema",
+    "topic_spec",
+]
