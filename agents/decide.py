@@ -1,4 +1,11 @@
-"""decide: one Decision per valid intent; a repeated intent_id gets no second one."""
+"""decide: exactly one Decision per valid intent, through crashes and restarts.
+
+Dedupe has two sources. The ``decided-intents`` table remembers every intent_id with the
+partition/offset of the message that decided it. For the replay zone after a crash (the
+messages after the last committed offset) the table can claim more than Kafka kept,
+because Faust buffers the changelog mark and the decision independently; there the
+decisions read back on assignment (streams.recent) are the truth.
+"""
 
 from __future__ import annotations
 
@@ -6,31 +13,70 @@ import logging
 import time
 from datetime import UTC, datetime
 
+from aiokafka import TopicPartition
+from faust.streams import current_event
 from pydantic import TypeAdapter
 
 from engine.decide import decide
 from schemas.intents import CampaignIntent
 from streams.app import app, customers, decided_intents, settings, topics
 from streams.codec import encode, key_bytes
+from streams.lag import committed_offsets
 from streams.pipeline import run_validated
+from streams.recent import ids_written_since, source_offset_header
 
 log = logging.getLogger(__name__)
 INTENT = TypeAdapter(CampaignIntent)
 
+#: partition → intent_ids whose decisions the replay zone already wrote to Kafka.
+replayed_decisions: dict[int, set[str]] = {}
+
+
+@app.on_partitions_assigned.connect
+async def load_replayed_decisions(sender: object, assigned: set, **kwargs: object) -> None:
+    """Before processing resumes, read back the decisions written after the last commit."""
+    intents_topic = settings.topic("intents")
+    tps = sorted((TopicPartition(tp.topic, tp.partition) for tp in assigned
+                  if tp.topic == intents_topic), key=lambda tp: tp.partition)
+    committed = await committed_offsets(settings.bootstrap, settings.app_id, tps)
+    loaded = {}
+    for tp in tps:
+        loaded[tp.partition] = await ids_written_since(
+            settings.bootstrap, settings.topic("decisions"), tp.partition, committed[tp]
+        )
+    replayed_decisions.clear()
+    replayed_decisions.update(loaded)
+    log.info("replay zone: %d decisions already on Kafka across %d partitions",
+             sum(map(len, loaded.values())), len(tps))
+
+
+def already_decided(intent_id: str, partition: int, offset: int) -> bool:
+    """True when this intent already has a decision on Kafka (or will, from an earlier message).
+
+    A mark left by *another* message means an earlier message decided the intent. A mark
+    left by *this* message means it was processed before a crash: it counts only if its
+    decision made it to Kafka.
+    """
+    mark = decided_intents.get(intent_id)
+    if mark is not None and (mark.get("partition"), mark.get("offset")) != (partition, offset):
+        return True
+    return intent_id in replayed_decisions.get(partition, ())
+
 
 async def handle_intent(intent: CampaignIntent) -> None:
-    """Decide unless already decided; the decision is sent before the dedupe mark is written.
-
-    That order makes a crash between the two repeat a decision (at-least-once), never
-    lose one; the decision is deterministic in the intent and the customer state, so a
-    repeat says the same thing and consumers dedupe on intent_id.
-    """
-    if decided_intents.get(intent.intent_id) is not None:
+    message = current_event().message  # type: ignore[union-attr]  # set inside the stream
+    if already_decided(intent.intent_id, message.partition, message.offset):
         log.debug("intent already decided; skipped")
         return
     decision = decide(intent, customers.get(intent.customer_id), datetime.now(UTC))
-    await topics["decisions"].send(key=key_bytes(intent.customer_id), value=encode(decision))
-    decided_intents[intent.intent_id] = time.time()
+    await topics["decisions"].send(
+        key=key_bytes(intent.customer_id),
+        value=encode(decision),
+        headers=source_offset_header(message.offset),
+    )
+    decided_intents[intent.intent_id] = {
+        "at": time.time(), "partition": message.partition, "offset": message.offset,
+    }
 
 
 @app.agent(topics["intents"])

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+from engine.customer_state import apply_profile
 from schemas.customers import CUSTOMER_UPDATE_ADAPTER, ProfileUpdate
 from streams.app import app, customers, settings, topics
 from streams.pipeline import run_validated
-
-from engine.customer_state import apply_profile
 
 
 async def handle_update(update: object) -> None:

@@ -37,7 +37,7 @@ StorageOpt = Annotated[
 
 def fail(message: str, code: int = 1) -> NoReturn:
     """One line on stderr and a non-zero exit: the error style of every command."""
-    err.print(f"[red]error:[/red] {message}", highlight=False)
+    err.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 
@@ -167,7 +167,8 @@ def produce(
 ) -> None:
     """Validate each line of FILE against TOPIC's contract and produce the valid ones."""
     from schemas.topics import topic_spec
-    from streams.clients import prepare_lines, produce as produce_records
+    from streams.clients import prepare_lines
+    from streams.clients import produce as produce_records
 
     settings = load_settings()
     try:

@@ -15,23 +15,29 @@ from aiokafka.admin import AIOKafkaAdminClient
 from streams.highwater import fetch_highwaters
 
 
-async def group_lag(bootstrap: str, group_id: str, topics: list[str],
-                    partitions: int) -> dict[TopicPartition, int]:
-    """Records not yet committed by ``group_id`` per partition of ``topics``."""
-    tps = [TopicPartition(t, p) for t in topics for p in range(partitions)]
-    highwaters = await fetch_highwaters(bootstrap, tps)
+async def committed_offsets(bootstrap: str | list[str], group_id: str,
+                            tps: list[TopicPartition]) -> dict[TopicPartition, int]:
+    """The group's committed offset per partition (0 where it has committed nothing)."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
         committed = await admin.list_consumer_group_offsets(group_id, partitions=tps)
     finally:
         await admin.close()
-    lag = {}
+    out = {}
     for tp in tps:
         meta = committed.get(tp)
-        done = meta.offset if meta is not None and meta.offset >= 0 else 0
-        lag[tp] = max(highwaters[tp] - done, 0)
-    return lag
+        out[tp] = meta.offset if meta is not None and meta.offset >= 0 else 0
+    return out
+
+
+async def group_lag(bootstrap: str, group_id: str, topics: list[str],
+                    partitions: int) -> dict[TopicPartition, int]:
+    """Records not yet committed by ``group_id`` per partition of ``topics``."""
+    tps = [TopicPartition(t, p) for t in topics for p in range(partitions)]
+    highwaters = await fetch_highwaters(bootstrap, tps)
+    done = await committed_offsets(bootstrap, group_id, tps)
+    return {tp: max(highwaters[tp] - done[tp], 0) for tp in tps}
 
 
 async def wait_caught_up(bootstrap: str, group_id: str, topics: list[str], partitions: int,

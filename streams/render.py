@@ -25,7 +25,7 @@ def render_decision(d: dict[str, Any]) -> Text:
     text.append(f"  intent={d.get('intent_id')} customer={d.get('customer_id')}")
     text.append(f" campaign={d.get('campaign_id')}")
     if d.get("reasons"):
-        text.append(f"  reasons={','.join(d['reasons'])}", style="bold")
+        text.append(f"  reasons={','.join(map(str, d['reasons']))}", style="bold")
     return text
 
 
@@ -59,7 +59,22 @@ def render(logical_topic: str, value: bytes | None) -> Text:
         data = json.loads(value)
     except (UnicodeDecodeError, json.JSONDecodeError):
         return Text(f"({len(value)} bytes, not JSON)", style="dim")
-    renderer = RENDERERS.get(logical_topic)
-    if renderer is None or not isinstance(data, dict):
-        return Text(json.dumps(data, sort_keys=True))
+    if not isinstance(data, dict):
+        return Text(f"(JSON {type(data).__name__})", style="dim")
+    renderer = RENDERERS.get(logical_topic, render_ids_only)
     return renderer(data)
+
+
+#: Fields safe to show for inputs (customer-updates, inbound, …): ids and enums only.
+SAFE_FIELDS = ("type", "kind", "channel", "status", "action", "granted", "timezone")
+
+
+def render_ids_only(d: dict[str, Any]) -> Text:
+    """Inputs carry contact points and texts: show ids and enums, only the names of the rest."""
+    shown = {k: v for k, v in d.items()
+             if (k.endswith("_id") or k in SAFE_FIELDS) and isinstance(v, str | int | bool)}
+    hidden = sorted(k for k in d if k not in shown)
+    text = Text(" ".join(f"{k}={v}" for k, v in shown.items()))
+    if hidden:
+        text.append(f"  (+{', '.join(hidden)})", style="dim")
+    return text

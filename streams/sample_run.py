@@ -60,7 +60,8 @@ def run_sample(settings: Settings, examples: Path, *, workers: int,
     data_dir = settings.data_dir / "demo"
     shutil.rmtree(data_dir, ignore_errors=True)
     stack = Stack(data_dir=data_dir, workers=workers, broker_port=free_port(),
-                  first_web_port=free_port(), partitions=settings.partitions)
+                  first_web_port=free_port(), partitions=settings.partitions,
+                  topic_prefix=settings.topic_prefix)
     group = settings.app_id
     try:
         with console.status(f"starting embedded broker and {workers} worker(s)…"):
@@ -70,7 +71,7 @@ def run_sample(settings: Settings, examples: Path, *, workers: int,
         with console.status("sending customer profiles…"):
             sent, _ = _send_file(settings, bootstrap, "customer-updates",
                                  examples / "customers.jsonl")
-            asyncio.run(wait_caught_up(bootstrap, group, ["customer-updates"],
+            asyncio.run(wait_caught_up(bootstrap, group, [settings.topic("customer-updates")],
                                        settings.partitions))
         console.print(f"[green]✓[/green] {sent} customer profiles applied")
         with console.status("sending the sample campaign's intents…"):
@@ -80,9 +81,10 @@ def run_sample(settings: Settings, examples: Path, *, workers: int,
             if bad.is_file():
                 bad_sent, _ = _send_file(settings, bootstrap, "intents", bad, validate=False)
                 intents_sent += bad_sent
-            asyncio.run(wait_caught_up(bootstrap, group, ["intents"], settings.partitions))
-            decisions = asyncio.run(_read_all(bootstrap, "decisions"))
-            dead = asyncio.run(_read_all(bootstrap, "dead-letters"))
+            asyncio.run(wait_caught_up(bootstrap, group, [settings.topic("intents")],
+                                       settings.partitions))
+            decisions = asyncio.run(_read_all(bootstrap, settings.topic("decisions")))
+            dead = asyncio.run(_read_all(bootstrap, settings.topic("dead-letters")))
         console.print(f"[green]✓[/green] {intents_sent} intents in, "
                       f"{len(decisions)} decisions out, {len(dead)} dead letters")
     finally:

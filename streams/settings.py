@@ -100,7 +100,8 @@ def bootstrap_servers(url: str) -> list[str]:
         parsed = urlparse(f"//{host}")
         if not parsed.hostname:
             raise ValueError(f"broker host is empty in {host!r}")
-        out.append(f"{parsed.hostname}:{parsed.port or DEFAULT_PORT}")
+        hostname = f"[{parsed.hostname}]" if ":" in parsed.hostname else parsed.hostname
+        out.append(f"{hostname}:{parsed.port or DEFAULT_PORT}")
     return out
 
 

@@ -7,6 +7,7 @@ launchers and tests wait for real readiness instead of sleeping.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 from pathlib import Path
 
@@ -18,6 +19,16 @@ READY_FILE = "ready"
 
 def ready_marker(data_dir: Path) -> Path:
     return data_dir / READY_FILE
+
+
+def quiet_library_debug_logs() -> None:
+    """aiokafka and faust print message keys and values at DEBUG: never below INFO here.
+
+    Invariant 7 (no phone numbers, addresses or texts in logs) holds at every log level;
+    our own modules log ids and counts only, so they may still go to DEBUG.
+    """
+    for name in ("aiokafka", "faust", "mode"):
+        logging.getLogger(name).setLevel(max(logging.getLogger(name).level, logging.INFO))
 
 
 def run_worker(settings: Settings) -> None:
@@ -32,6 +43,10 @@ def run_worker(settings: Settings) -> None:
     from streams.app import app  # declares app, topics and tables from the same settings
 
     class ReadyMarkingWorker(faust.Worker):
+        def on_setup_root_logger(self, logger: logging.Logger, level: int) -> None:
+            super().on_setup_root_logger(logger, level)
+            quiet_library_debug_logs()
+
         async def on_startup_finished(self) -> None:
             await super().on_startup_finished()
             marker.write_text(str(os.getpid()))

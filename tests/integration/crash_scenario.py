@@ -45,8 +45,8 @@ def run_crash_scenario(stack: StackHandle, customers: int = 2000) -> CrashReport
     stack.wait_processed("customer-updates", timeout_s=120)
     stack.produce("intents", [intent(f"a-{c}", c) for c in ids])
     deadline = time.monotonic() + 60
-    while _decided_count(stack) == 0 and time.monotonic() < deadline:
-        time.sleep(0.05)
+    while _decided_count(stack) < customers // 4 and time.monotonic() < deadline:
+        time.sleep(0.02)
     decided_before_kill = _decided_count(stack)
     stack.kill_worker()  # mid-stream: some intents decided, most not committed
     killed_at = time.monotonic()

@@ -1,0 +1,38 @@
+# The two commands of the README, plus helpers. Everything installs into ./.venv.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: demo test lint schemas bench clean
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is required"'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	@touch $(STAMP)
+
+## demo: start the embedded broker + worker, push the sample campaign, print the decisions
+demo: $(STAMP)
+	$(BIN)/smartrouter demo
+
+## test: lint, generated-contract check, and the whole pytest suite
+test: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/smartrouter schema check docs/schemas
+	$(BIN)/pytest -q -p no:cacheprovider
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+## schemas: regenerate docs/schemas from the pydantic contracts
+schemas: $(STAMP)
+	$(BIN)/smartrouter schema export docs/schemas
+
+bench: $(STAMP)
+	$(BIN)/python bench/decide_throughput.py
+	$(BIN)/python bench/recovery_highwater.py
+
+clean:
+	rm -rf $(VENV) .smartrouter .pytest_cache .ruff_cache
