@@ -98,12 +98,12 @@ def run_sample(settings: Settings, examples: Path, *, workers: int,
 
 def _print(console: Console, decisions: list[dict[str, Any]],
            dead: list[dict[str, Any]]) -> None:
-    table = Table("intent", "customer", "campaign", "action", "channel", "send at", "reasons",
+    table = Table("intent", "customer", "action", "channel", "send at (UTC)", "reasons",
                   title="decisions")
     for d in sorted(decisions, key=lambda d: d["intent_id"]):
-        table.add_row(d["intent_id"], d["customer_id"], d["campaign_id"], d["action"],
-                      d.get("channel") or "-", (d.get("send_at") or "-")[:16],
-                      ",".join(d.get("reasons", [])) or "-")
+        send_at = d["send_at"][5:16].replace("T", " ") if d.get("send_at") else "-"
+        table.add_row(d["intent_id"], d["customer_id"], d["action"], d.get("channel") or "-",
+                      send_at, ",".join(d.get("reasons", [])) or "-")
     console.print(table)
     if dead:
         letters = Table("source", "error type", "error", title="dead letters")
