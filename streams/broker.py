@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import signal
 import socket
 import subprocess
 import time
@@ -18,7 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from streams.processes import die_with_parent
+from streams.processes import die_with_parent, kill_now, terminate
 
 DEFAULT_STORAGE = "memory://tansu/"
 
@@ -165,21 +164,12 @@ class EmbeddedBroker:
     def stop(self, timeout_s: float = 10.0) -> None:
         """SIGTERM, wait, then SIGKILL: never leaves the process behind."""
         proc, self._proc = self._proc, None
-        if proc is None or proc.poll() is not None:
-            return
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout_s)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        terminate(proc, timeout_s)
 
     def kill(self) -> None:
         """kill -9, for fault-injection tests."""
-        if self._proc is not None:
-            self._proc.kill()
-            self._proc.wait()
-            self._proc = None
+        proc, self._proc = self._proc, None
+        kill_now(proc)
 
     def __enter__(self) -> EmbeddedBroker:
         return self.start()

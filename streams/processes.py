@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ctypes
 import signal
+import subprocess
 import sys
 
 _PR_SET_PDEATHSIG = 1
@@ -22,3 +23,22 @@ def die_with_parent() -> None:
         libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
     except OSError:
         pass
+
+
+def terminate(proc: subprocess.Popen[bytes] | None, timeout_s: float) -> None:
+    """SIGTERM, wait up to ``timeout_s``, then SIGKILL: never leaves the process behind."""
+    if proc is None or proc.poll() is not None:
+        return
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout_s)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def kill_now(proc: subprocess.Popen[bytes] | None) -> None:
+    """kill -9 and reap: no shutdown hooks run, for crash tests."""
+    if proc is not None:
+        proc.kill()
+        proc.wait()

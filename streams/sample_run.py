@@ -100,6 +100,7 @@ def _print(console: Console, decisions: list[dict[str, Any]],
            dead: list[dict[str, Any]]) -> None:
     table = Table("intent", "customer", "action", "channel", "send at (UTC)", "reasons",
                   title="decisions")
+    table.columns[0].overflow = "fold"  # intent ids are the point of the table: never cut
     for d in sorted(decisions, key=lambda d: d["intent_id"]):
         send_at = d["send_at"][5:16].replace("T", " ") if d.get("send_at") else "-"
         table.add_row(d["intent_id"], d["customer_id"], d["action"], d.get("channel") or "-",

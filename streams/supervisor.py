@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from streams.broker import BrokerError, EmbeddedBroker, free_port, port_in_use
-from streams.processes import die_with_parent
+from streams.processes import die_with_parent, kill_now, terminate
 from streams.worker import ready_marker
 
 
@@ -89,22 +89,14 @@ class WorkerProcess:
         raise WorkerError(f"worker not ready within {timeout_s:.0f}s; see {self.log_path}")
 
     def stop(self, timeout_s: float = 20.0) -> None:
+        """SIGTERM, wait, then SIGKILL: never leaves the process behind."""
         proc, self._proc = self._proc, None
-        if proc is None or proc.poll() is not None:
-            return
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout_s)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        terminate(proc, timeout_s)
 
     def kill(self) -> None:
         """kill -9: no shutdown hooks, no final commit, for crash tests."""
-        if self._proc is not None:
-            self._proc.kill()
-            self._proc.wait()
-            self._proc = None
+        proc, self._proc = self._proc, None
+        kill_now(proc)
 
 
 @dataclass
