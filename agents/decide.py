@@ -17,9 +17,11 @@ from aiokafka import TopicPartition
 from faust.streams import current_event
 from pydantic import TypeAdapter
 
+from engine.customer_state import record_send
 from engine.decide import decide
-from schemas.intents import CampaignIntent
-from streams.app import app, customers, decided_intents, settings, topics
+from schemas.decisions import Action
+from schemas.intents import CampaignIntent, IntentKind
+from streams.app import app, campaigns, customers, decided_intents, settings, topics
 from streams.codec import encode, key_bytes
 from streams.lag import committed_offsets
 from streams.pipeline import run_validated
@@ -68,7 +70,8 @@ async def handle_intent(intent: CampaignIntent) -> None:
     if already_decided(intent.intent_id, message.partition, message.offset):
         log.debug("intent already decided; skipped")
         return
-    decision = decide(intent, customers.get(intent.customer_id), datetime.now(UTC))
+    state = customers.get(intent.customer_id)
+    decision = decide(intent, state, datetime.now(UTC), campaigns.get(intent.campaign_id))
     await topics["decisions"].send(
         key=key_bytes(intent.customer_id),
         value=encode(decision),
@@ -77,6 +80,9 @@ async def handle_intent(intent: CampaignIntent) -> None:
     decided_intents[intent.intent_id] = {
         "at": time.time(), "partition": message.partition, "offset": message.offset,
     }
+    if decision.action == Action.SEND and intent.kind == IntentKind.MARKETING:
+        # The fatigue caps count decided marketing sends at their minute.
+        customers[intent.customer_id] = record_send(state, intent.campaign_id, decision.send_at)
 
 
 @app.agent(topics["intents"])

@@ -1,21 +1,17 @@
-"""profile: applies customer-updates to the per-customer state table."""
+"""profile: applies every customer-updates type (profile, consent, ticket, erase) to the state."""
 
 from __future__ import annotations
 
-from engine.customer_state import apply_profile
-from schemas.customers import CUSTOMER_UPDATE_ADAPTER, ProfileUpdate
+from engine.customer_state import apply_update
+from schemas.customers import CUSTOMER_UPDATE_ADAPTER
 from streams.app import app, customers, settings, topics
 from streams.pipeline import run_validated
 
 
 async def handle_update(update: object) -> None:
-    """Profile updates change contacts, time zone and locale.
-
-    Consent, ticket and erase updates are validated here but applied by the customer
-    protection issue (#3); until then they change nothing.
-    """
-    if isinstance(update, ProfileUpdate):
-        customers[update.customer_id] = apply_profile(customers.get(update.customer_id), update)
+    """The pure step does the work; an erasure leaves ``{"erased": true}`` and nothing else."""
+    customer_id = update.customer_id  # type: ignore[attr-defined]  # every variant has it
+    customers[customer_id] = apply_update(customers.get(customer_id), update)
 
 
 @app.agent(topics["customer-updates"])

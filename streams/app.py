@@ -87,7 +87,16 @@ def table(name: str, help_text: str) -> faust.Table:
     )
 
 
-#: customer_id → CustomerState dict (contacts, time zone, locale).
+#: customer_id → CustomerState dict (engine.customer_state documents the shape).
 customers = table("customers", "Per-customer state fed by customer-updates.")
 #: intent_id → epoch seconds it was decided: the idempotency record of the decide agent.
 decided_intents = table("decided-intents", "intent_ids already decided (dedupe).")
+
+#: campaign_id → CampaignConfig as a JSON dict; global: every worker holds every campaign.
+campaigns = app.GlobalTable(
+    "campaigns",
+    default=None,
+    partitions=settings.partitions,
+    schema=faust.Schema(key_serializer="json", value_serializer="json"),
+    help="Campaign configs (status, fatigue overrides, budget) from the campaigns topic.",
+)

@@ -49,7 +49,10 @@ def explain(result: subprocess.CompletedProcess[str]) -> str:
 
 
 def intent(intent_id: str, customer_id: str, **extra: object) -> dict[str, object]:
-    return {"intent_id": intent_id, "campaign_id": "e2e", "customer_id": customer_id, **extra}
+    # Transactional: needs no consent grant and ignores quiet hours, so it decides the same
+    # at any time of day (the protection rules have their own tests).
+    return {"intent_id": intent_id, "campaign_id": "e2e", "customer_id": customer_id,
+            "kind": "transactional", **extra}
 
 
 # --- demo ----------------------------------------------------------------------------------
@@ -61,15 +64,19 @@ def test_demo_decides_every_sample_intent_once(tmp_path):
     assert result.returncode == 0, explain(result)
     assert "decisions" in result.stdout
     summary = json.loads(out.read_text())
-    # From examples/: 19 intent lines, 18 unique ids (spring-sale-001 is repeated);
-    # c-012 has no contact point and c-013 is unknown (3 no_contact), winter-sale-001 has
-    # expired; bad-intents.jsonl holds 1 broken JSON line and 2 contract violations.
+    # From examples/ (README there): 19 intent lines, 18 unique ids (spring-sale-001 is
+    # repeated); c-012 has no contact point and c-013 is unknown (3 no_contact), c-007 was
+    # erased (2), c-003 revoked SMS and c-011 never granted consent (2 no_consent for the
+    # marketing campaign), winter-sale-001 has expired; bad-intents.jsonl holds 1 broken
+    # JSON line and 2 contract violations.
     assert summary["unique_intents_decided"] == 18
     assert summary["decisions"] == 18  # exactly one decision per intent_id
     assert summary["intents_produced"] == 22
-    assert summary["by_action"] == {"send": 14, "suppress": 3, "expire": 1}
-    assert summary["by_reason"] == {"no_contact": 3, "expired": 1}
-    assert summary["by_channel"] == {"sms": 9, "email": 2, "push": 2, "whatsapp": 1}
+    assert summary["by_action"] == {"send": 10, "suppress": 7, "expire": 1}
+    reasons = dict(summary["by_reason"])
+    reasons.pop("quiet_hours", None)  # whether a send waits for morning depends on the clock
+    assert reasons == {"erased": 2, "expired": 1, "no_consent": 2, "no_contact": 3}
+    assert summary["by_channel"] == {"sms": 5, "email": 2, "push": 2, "whatsapp": 1}
     assert summary["dead_letters"] == {"json": 1, "validation": 2}
 
 

@@ -11,5 +11,12 @@ def profile(customer_id: str, **contacts: str) -> dict[str, Any]:
 
 
 def intent(intent_id: str, customer_id: str, **fields: Any) -> dict[str, Any]:
+    """Transactional unless told otherwise: no consent grant needed, no quiet hours, so the
+    decision does not depend on the time of day the test runs."""
     return {"intent_id": intent_id, "campaign_id": "camp-1", "customer_id": customer_id,
-            "channels": ["sms", "email"], **fields}
+            "kind": "transactional", "channels": ["sms", "email"], **fields}
+
+
+def consent(customer_id: str, channel: str, granted: bool = True) -> dict[str, Any]:
+    return {"type": "consent", "customer_id": customer_id, "channel": channel,
+            "granted": granted}

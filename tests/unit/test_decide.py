@@ -17,8 +17,10 @@ NOW = datetime(2026, 3, 20, 12, 0, tzinfo=UTC)
 
 
 def intent(channels: list[str] | None = None, **fields: object) -> CampaignIntent:
+    """Transactional by default: these tests are about channel order and the window;
+    the protection rules for marketing are in test_protection.py."""
     data: dict[str, object] = {"intent_id": "i-1", "campaign_id": "camp", "customer_id": "c-1",
-                               **fields}
+                               "kind": "transactional", **fields}
     if channels is not None:
         data["channels"] = channels
     return CampaignIntent.model_validate(data)

@@ -1,0 +1,104 @@
+"""Quiet hours in the recipient's own time zone, and the earliest minute a send may go out.
+
+Default quiet hours are 21:00–08:00 local. When the customer's time zone is unknown the
+engine is conservative: it takes every zone the customer's phone number (or locale's
+country) may be in, and allows only minutes that are daytime in all of them; with no clue
+at all, no marketing minute is allowed (``quiet_hours``), since we cannot know their night.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+MAX_JUMPS = 16
+
+
+@dataclass(frozen=True)
+class QuietHours:
+    start: time = time(21, 0)
+    end: time = time(8, 0)
+
+    @classmethod
+    def parse(cls, start: str | None, end: str | None) -> QuietHours:
+        default = cls()
+        return cls(time.fromisoformat(start) if start else default.start,
+                   time.fromisoformat(end) if end else default.end)
+
+    def is_quiet(self, local: time) -> bool:
+        if self.start == self.end:
+            return False
+        if self.start < self.end:
+            return self.start <= local < self.end
+        return local >= self.start or local < self.end
+
+
+def _quiet_end_after(at: datetime, zone: ZoneInfo, quiet: QuietHours) -> datetime:
+    """The first instant after ``at`` at which ``zone``'s local clock reads ``quiet.end``."""
+    local = at.astimezone(zone)
+    candidate = datetime.combine(local.date(), quiet.end, tzinfo=zone)
+    if candidate <= local:
+        candidate = datetime.combine(local.date() + timedelta(days=1), quiet.end, tzinfo=zone)
+    return candidate
+
+
+def earliest_send(start: datetime, expires_at: datetime | None, zones: list[ZoneInfo],
+                  quiet: QuietHours) -> datetime | None:
+    """The first minute ≥ ``start`` outside quiet hours in every zone; None if none fits.
+
+    ``None`` also when ``zones`` is empty (unknown time zone, no clue): see module doc.
+    """
+    if not zones:
+        return None
+    at = start.replace(second=0, microsecond=0)
+    if at < start:
+        at += timedelta(minutes=1)
+    for _ in range(MAX_JUMPS):
+        if expires_at is not None and at >= expires_at:
+            return None
+        noisy = [z for z in zones if quiet.is_quiet(at.astimezone(z).time())]
+        if not noisy:
+            return at.astimezone(UTC)
+        at = max(_quiet_end_after(at, z, quiet) for z in noisy)
+    return None
+
+
+@lru_cache(maxsize=4096)
+def zones_for_phone(e164: str) -> tuple[str, ...]:
+    """IANA zones a phone number may be in (libphonenumber's offline data)."""
+    import phonenumbers
+    from phonenumbers import timezone as phone_tz
+
+    try:
+        number = phonenumbers.parse(e164)
+    except phonenumbers.NumberParseException:
+        return ()
+    zones = phone_tz.time_zones_for_number(number)
+    return tuple(z for z in zones if z != phone_tz.UNKNOWN_TIMEZONE)
+
+
+@lru_cache(maxsize=512)
+def zones_for_region(region: str) -> tuple[str, ...]:
+    """IANA zones of a country (from its example number), e.g. ``US`` → several."""
+    import phonenumbers
+    from phonenumbers import timezone as phone_tz
+
+    example = phonenumbers.example_number(region.upper())
+    if example is None:
+        return ()
+    return tuple(z for z in phone_tz.time_zones_for_geographical_number(example)
+                 if z != phone_tz.UNKNOWN_TIMEZONE)
+
+
+def customer_zones(timezone: str | None, phones: list[str], locale: str | None) -> list[ZoneInfo]:
+    """The customer's zone when known; else the candidates of the conservative rule."""
+    if timezone:
+        return [ZoneInfo(timezone)]
+    names: set[str] = set()
+    for phone in phones:
+        names.update(zones_for_phone(phone))
+    if not names and locale and "-" in locale:
+        names.update(zones_for_region(locale.split("-")[-1]))
+    return [ZoneInfo(name) for name in sorted(names)]
