@@ -181,6 +181,18 @@ EXAMPLES: dict[str, list[dict[str, Any]]] = {
             "reason": "angry",
         },
     ],
+    "keyword-acks": [
+        {
+            "schema_version": 1,
+            "customer_id": "cust-42",
+            "channel": "sms",
+            "keyword": "stop",
+            "consent": "revoked",
+            "template": "stop_confirmation",
+            "received_at": "2025-03-20T09:15:02Z",
+            "acked_at": "2025-03-20T09:15:02.120000Z",
+        }
+    ],
     "dead-letters": [
         {
             "schema_version": 1,

@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from pydantic import TypeAdapter
 
+from schemas.acks import KeywordAck
 from schemas.campaigns import CampaignConfig
 from schemas.customers import CustomerUpdate
 from schemas.dead_letters import DeadLetter
@@ -149,6 +150,15 @@ TOPICS: tuple[TopicSpec, ...] = (
         value=DeliveryEvent,
         description="Normalized delivery events (sent ... cancelled) with intent_id, "
         "channel and cost.",
+        operation="send",
+    ),
+    TopicSpec(
+        name="keyword-acks",
+        key="customer_id",
+        key_description="customer_id who sent the keyword",
+        value=KeywordAck,
+        description="One confirmation owed per STOP/START/HELP keyword: what changed on "
+        "which channel and which template to answer with.",
         operation="send",
     ),
     TopicSpec(

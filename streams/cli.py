@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
+from engine.guardrail_cli import guardrail_app
 from streams.settings import Settings, get_settings
 
 app = typer.Typer(
@@ -25,6 +26,7 @@ app = typer.Typer(
 )
 schema_app = typer.Typer(help="JSON Schema and AsyncAPI documents generated from the contracts.")
 app.add_typer(schema_app, name="schema")
+app.add_typer(guardrail_app, name="guardrail", help="Model C, the anger guardrail: score texts.")
 
 console = Console()
 err = Console(stderr=True)

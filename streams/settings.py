@@ -47,6 +47,10 @@ class Settings(BaseSettings):
         ),
     )
     log_level: str = Field(default="info")
+    guardrail_threshold: float = Field(
+        default=0.40, ge=0.0, le=1.0,
+        description="Anger score at or above which marketing is held back (engine.guardrail).",
+    )
 
     @field_validator("broker")
     @classmethod

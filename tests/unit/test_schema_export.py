@@ -176,6 +176,7 @@ def test_asyncapi_document_shape(asyncapi: dict[str, Any]) -> None:
         "#/channels/delivery-raw": "receive",
         "#/channels/decisions": "send",
         "#/channels/delivery": "send",
+        "#/channels/keyword-acks": "send",
         "#/channels/dead-letters": "send",
     }
     assert asyncapi["channels"]["scheduled"]["description"].startswith("Internal")

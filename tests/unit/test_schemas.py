@@ -94,6 +94,7 @@ def test_topics_are_the_designed_topology() -> None:
         "outbox",
         "delivery-raw",
         "delivery",
+        "keyword-acks",
         "dead-letters",
     ]
     assert topic_spec("campaigns").compacted
@@ -428,7 +429,7 @@ def test_every_message_model_has_schema_version_1() -> None:
         if isinstance(spec.value, type) and issubclass(spec.value, BaseModel)
     ]
     models += [ProfileUpdate, ConsentUpdate, TicketUpdate, EraseRequest]
-    assert len(models) == 12
+    assert len(models) == 13
     for model in models:
         assert model.model_fields["schema_version"].default == 1, model
 
