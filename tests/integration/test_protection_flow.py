@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -86,3 +87,54 @@ def test_fatigue_cap_counts_marketing_sends_through_the_broker(smartrouter_stack
     decisions = sorted(stack.read("decisions", count=5), key=lambda d: d["intent_id"])
     assert [d["action"] for d in decisions] == ["send"] * 3 + ["suppress"] * 2
     assert [d["reasons"] for d in decisions[3:]] == [["fatigue"], ["fatigue"]]
+
+
+def night_zone() -> str:
+    """An Etc/GMT zone where it is about 02:00 now."""
+    offset = 2 - datetime.now(UTC).hour
+    offset = offset - 24 if offset > 12 else offset + 24 if offset < -12 else offset
+    return "Etc/GMT" if offset == 0 else f"Etc/GMT{'-' if offset > 0 else '+'}{abs(offset)}"
+
+
+def test_start_restores_and_night_moves_marketing_to_the_morning(smartrouter_stack):
+    stack = smartrouter_stack
+    zone = night_zone()
+    stack.produce("customer-updates", [
+        {**profile("back", sms="+15550100001"), "timezone": daytime_zone()},
+        {**profile("sleepy", sms="+15550100002"), "timezone": zone},
+        consent("back", "sms"), consent("sleepy", "sms")])
+    stack.wait_processed("customer-updates")
+    stack.produce("inbound", [said("back", "STOP")])
+    stack.wait_processed("inbound")
+    stack.produce("intents", [marketing("m-after-stop", "back")])
+    stack.wait_processed("intents")
+    stack.produce("inbound", [said("back", " Start ")])
+    stack.wait_processed("inbound")
+    stack.produce("intents", [marketing("m-after-start", "back"),
+                              marketing("m-sleepy", "sleepy"), intent("t-sleepy", "sleepy")])
+    decisions = {d["intent_id"]: d for d in stack.read("decisions", count=4)}
+
+    assert decisions["m-after-stop"]["reasons"] == ["no_consent"]
+    assert decisions["m-after-start"]["action"] == "send"
+    sleepy = decisions["m-sleepy"]
+    assert (sleepy["action"], sleepy["reasons"]) == ("send", ["quiet_hours"])
+    local = datetime.fromisoformat(sleepy["send_at"]).astimezone(ZoneInfo(zone))
+    assert (local.hour, local.minute) == (8, 0)
+    assert decisions["t-sleepy"]["reasons"] == []  # transactional ignores quiet hours
+    acks = stack.read("keyword-acks", count=2)
+    assert [a["consent"] for a in acks] == ["revoked", "granted"]
+
+
+def test_fatigue_counts_survive_a_worker_restart(smartrouter_stack):
+    stack = smartrouter_stack
+    stack.produce("customer-updates", [{**profile("tired", email="t@example.com"),
+                                        "timezone": daytime_zone()}, consent("tired", "email")])
+    stack.wait_processed("customer-updates")
+    stack.produce("intents", [marketing(f"m-{n}", "tired") for n in range(2)])
+    stack.wait_processed("intents")
+    stack.kill_worker()
+    stack.start_worker()
+    stack.produce("intents", [marketing(f"m-{n}", "tired") for n in range(2, 4)])
+    decisions = sorted(stack.read("decisions", count=4), key=lambda d: d["intent_id"])
+    assert [d["action"] for d in decisions] == ["send", "send", "send", "suppress"]
+    assert decisions[3]["reasons"] == ["fatigue"]
