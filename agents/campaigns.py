@@ -6,12 +6,13 @@ from pydantic import TypeAdapter
 
 from schemas.campaigns import CampaignConfig
 from streams.app import app, campaigns, topics
+from streams.codec import Source
 from streams.pipeline import run_validated
 
 CAMPAIGN = TypeAdapter(CampaignConfig)
 
 
-async def handle_campaign(config: CampaignConfig) -> None:
+async def handle_campaign(config: CampaignConfig, source: Source) -> None:
     campaigns[config.campaign_id] = config.model_dump(mode="json")
 
 

@@ -14,7 +14,6 @@ import time
 from datetime import UTC, datetime
 
 from aiokafka import TopicPartition
-from faust.streams import current_event
 from pydantic import TypeAdapter
 
 from engine.customer_state import record_send
@@ -22,9 +21,9 @@ from engine.decide import decide
 from schemas.decisions import Action
 from schemas.intents import CampaignIntent, IntentKind
 from streams.app import app, campaigns, customers, decided_intents, settings, topics
-from streams.codec import encode, key_bytes
+from streams.codec import Source, encode, key_bytes
 from streams.lag import committed_offsets
-from streams.pipeline import run_validated
+from streams.pipeline import gap_guard, run_validated
 from streams.recent import ids_written_since, source_offset_header
 
 log = logging.getLogger(__name__)
@@ -65,9 +64,8 @@ def already_decided(intent_id: str, partition: int, offset: int) -> bool:
     return intent_id in replayed_decisions.get(partition, ())
 
 
-async def handle_intent(intent: CampaignIntent) -> None:
-    message = current_event().message  # type: ignore[union-attr]  # set inside the stream
-    if already_decided(intent.intent_id, message.partition, message.offset):
+async def handle_intent(intent: CampaignIntent, source: Source) -> None:
+    if already_decided(intent.intent_id, source.partition, source.offset):
         log.debug("intent already decided; skipped")
         return
     state = customers.get(intent.customer_id)
@@ -75,19 +73,21 @@ async def handle_intent(intent: CampaignIntent) -> None:
     await topics["decisions"].send(
         key=key_bytes(intent.customer_id),
         value=encode(decision),
-        headers=source_offset_header(message.offset),
+        headers=source_offset_header(source.offset),
     )
     decided_intents[intent.intent_id] = {
-        "at": time.time(), "partition": message.partition, "offset": message.offset,
+        "at": time.time(), "partition": source.partition, "offset": source.offset,
     }
     if decision.action == Action.SEND and intent.kind == IntentKind.MARKETING:
         # The fatigue caps count decided marketing sends at their minute.
-        customers[intent.customer_id] = record_send(state, intent.campaign_id, decision.send_at)
+        # Re-read: another agent may have changed this customer while the send was awaited.
+        customers[intent.customer_id] = record_send(customers.get(intent.customer_id),
+                                                    intent.campaign_id, decision.send_at)
 
 
 @app.agent(topics["intents"])
 async def decide_intents(stream):  # type: ignore[no-untyped-def]  # faust agent signature
     await run_validated(
         stream, INTENT, handle_intent, topics,
-        key_field="customer_id", partitions=settings.partitions,
+        key_field="customer_id", partitions=settings.partitions, gaps=gap_guard(settings),
     )  # fmt: skip

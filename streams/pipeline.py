@@ -16,11 +16,12 @@ from pydantic import TypeAdapter
 
 from schemas.dead_letters import DeadLetter
 from streams.codec import Source, decode, encode
+from streams.gaps import GapGuard
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
 
-Handler = Callable[[T], Awaitable[None]]
+Handler = Callable[[T, Source], Awaitable[None]]
 
 
 async def send_dead_letter(topics: dict[str, Any], letter: DeadLetter) -> None:
@@ -41,24 +42,46 @@ async def run_validated(
     *,
     key_field: str | None = None,
     partitions: int | None = None,
+    gaps: GapGuard | None = None,
 ) -> None:
-    """Drive ``stream``: every valid message goes to ``handler``, every other to dead-letters."""
+    """Drive ``stream``: every valid message goes to ``handler``, every other to dead-letters.
+
+    With ``gaps``, offsets faust skipped around an assignment are read and handled first.
+    """
     async for event in stream.events():
         message = event.message
+        if gaps is not None:
+            for record in await gaps.skipped_before(message.topic, message.partition,
+                                                    message.offset, message.generation_id):
+                await handle_one(Source(record.topic, record.partition, record.offset,
+                                        record.key), record.value, adapter, handler, topics,
+                                 key_field, partitions)
         source = Source(message.topic, message.partition, message.offset, message.key)
-        result = decode(adapter, event.value, source, key_field=key_field, partitions=partitions)
-        if isinstance(result, DeadLetter):
-            await send_dead_letter(topics, result)
-            continue
-        try:
-            await handler(result)
-        except Exception as exc:  # noqa: BLE001 - one bad message must not stop the partition
-            # Only the exception type: its message may quote personal data (invariant 7).
-            log.error("handler failed on %s[%d]@%d: %s", source.topic, source.partition,
-                      source.offset, type(exc).__name__)
-            letter = DeadLetter.from_failure(
-                topic=source.topic, partition=source.partition, offset=source.offset,
-                key=source.key, value=event.value or b"", error_type="internal",
-                error=f"{type(exc).__name__} while handling the message",
-            )  # fmt: skip
-            await send_dead_letter(topics, letter)
+        await handle_one(source, event.value, adapter, handler, topics, key_field, partitions)
+
+
+async def handle_one(source: Source, value: bytes | None, adapter: TypeAdapter[T],
+                     handler: Handler[T], topics: dict[str, Any], key_field: str | None,
+                     partitions: int | None) -> None:
+    """Decode one message and hand it on; a dead letter for anything that fails."""
+    result = decode(adapter, value, source, key_field=key_field, partitions=partitions)
+    if isinstance(result, DeadLetter):
+        await send_dead_letter(topics, result)
+        return
+    try:
+        await handler(result, source)
+    except Exception as exc:  # noqa: BLE001 - one bad message must not stop the partition
+        # Only the exception type: its message may quote personal data (invariant 7).
+        log.error("handler failed on %s[%d]@%d: %s", source.topic, source.partition,
+                  source.offset, type(exc).__name__)
+        letter = DeadLetter.from_failure(
+            topic=source.topic, partition=source.partition, offset=source.offset,
+            key=source.key, value=value or b"", error_type="internal",
+            error=f"{type(exc).__name__} while handling the message",
+        )  # fmt: skip
+        await send_dead_letter(topics, letter)
+
+
+def gap_guard(settings: Any) -> GapGuard:
+    """A GapGuard for this worker's consumer group (one per agent)."""
+    return GapGuard(settings.bootstrap, settings.app_id)
