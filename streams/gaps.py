@@ -11,6 +11,7 @@ skipped straight from Kafka so the agent handles it before the message that reve
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
@@ -47,9 +48,12 @@ async def read_range(bootstrap: str, tp: TopicPartition, start: int, end: int,
 class GapGuard:
     """Per partition and consumer generation: the next offset we expect to see."""
 
-    def __init__(self, bootstrap: str, group_id: str) -> None:
+    def __init__(self, bootstrap: str, group_id: str,
+                 on_repaired: Callable[[str, int, int, int], Awaitable[None]] | None = None
+                 ) -> None:
         self.bootstrap = bootstrap
         self.group_id = group_id
+        self.on_repaired = on_repaired  # (topic, partition, first, last): let commits pass
         self._next: dict[tuple[str, int], tuple[int | None, int]] = {}
 
     async def skipped_before(self, topic: str, partition: int, offset: int,
@@ -70,4 +74,6 @@ class GapGuard:
         if missed:
             log.warning("repairing %d skipped offset(s) of %s[%d] before %d",
                         len(missed), topic, partition, offset)
+        if self.on_repaired is not None:
+            await self.on_repaired(topic, partition, expected, offset - 1)
         return missed

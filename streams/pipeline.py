@@ -83,5 +83,18 @@ async def handle_one(source: Source, value: bytes | None, adapter: TypeAdapter[T
 
 
 def gap_guard(settings: Any) -> GapGuard:
-    """A GapGuard for this worker's consumer group (one per agent)."""
-    return GapGuard(settings.bootstrap, settings.app_id)
+    """A GapGuard for this worker's consumer group (one per agent).
+
+    Repaired offsets were never acked inside faust, so they are registered as a gap in
+    faust's own offset book-keeping (the mechanism it uses for compacted offsets);
+    otherwise a hole in the middle of a partition would hold its commits back forever.
+    """
+
+    async def let_commits_pass(topic: str, partition: int, first: int, last: int) -> None:
+        from faust.types import TP
+
+        from streams.app import app
+
+        await app.consumer._add_gap(TP(topic, partition), first, last)  # noqa: SLF001
+
+    return GapGuard(settings.bootstrap, settings.app_id, on_repaired=let_commits_pass)
