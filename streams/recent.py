@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import json
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import TopicPartition
 
+from streams.gaps import read_range
 from streams.highwater import fetch_highwaters
 
 SOURCE_OFFSET_HEADER = "sr-source-offset"
@@ -40,38 +41,20 @@ async def ids_written_since(bootstrap: str | list[str], topic: str, partition: i
     tp = TopicPartition(topic, partition)
     end = (await fetch_highwaters(bootstrap, [tp], timeout_s=timeout_s))[tp]
     ids: set[str] = set()
-    if end == 0:
-        return ids
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None,
-                                enable_auto_commit=False, auto_offset_reset="earliest")
-    await consumer.start()
-    try:
-        consumer.assign([tp])
-        upper = end
-        while upper > 0:
-            lower = max(upper - CHUNK, 0)
-            consumer.seek(tp, lower)
-            oldest_source: int | None = None
-            position = lower
-            while position < upper:
-                batch = await consumer.getmany(tp, timeout_ms=int(timeout_s * 1000))
-                if not batch:
-                    raise TimeoutError(f"{topic}[{partition}] not readable within {timeout_s}s")
-                for record in batch.get(tp, []):
-                    position = record.offset + 1
-                    if record.offset >= upper:
-                        break
-                    source = _source_offset(record.headers)
-                    if source is None or source < committed:
-                        oldest_source = -1 if source is None else source
-                        continue
-                    try:
-                        ids.add(str(json.loads(record.value)[id_field]))
-                    except (ValueError, KeyError, TypeError):
-                        continue
-            if oldest_source is not None:  # reached records from before the replay zone
-                break
-            upper = lower
-    finally:
-        await consumer.stop()
+    upper = end
+    while upper > 0:
+        lower = max(upper - CHUNK, 0)
+        reached_older = False
+        for record in await read_range(bootstrap, tp, lower, upper, timeout_s=timeout_s):
+            source = _source_offset(record.headers)
+            if source is None or source < committed:
+                reached_older = True  # written before the replay zone
+                continue
+            try:
+                ids.add(str(json.loads(record.value)[id_field]))
+            except (ValueError, KeyError, TypeError):
+                continue
+        if reached_older:
+            break
+        upper = lower
     return ids
