@@ -7,6 +7,7 @@ import json
 import signal
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, NoReturn
 
@@ -50,7 +51,7 @@ def load_settings() -> Settings:
         fail(f"bad SMARTROUTER_* setting: {exc}".splitlines()[0])
 
 
-def _wait_for_signal(check: callable | None = None) -> None:  # type: ignore[valid-type]
+def _wait_for_signal(check: Callable[[], str | None] | None = None) -> None:
     """Block until SIGINT/SIGTERM (or ``check`` returns a message, which is then raised)."""
     stop = {"flag": False}
 

@@ -24,7 +24,6 @@ import hashlib
 import os
 import re
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -33,6 +32,8 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Self, TypeVar
+
+from streams.broker import free_port
 
 if TYPE_CHECKING:
     from testcontainers.core.container import DockerContainer
@@ -218,12 +219,6 @@ def build_tansu_image(
         client.close()
 
 
-def _free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
-
-
 def _run_coro(factory: Callable[[], Awaitable[_T]]) -> _T:
     """Run a coroutine to completion from sync code, even under a running event loop.
 
@@ -386,7 +381,7 @@ class TansuContainer:
         last = "no attempt made"
         attempts = 1 if self._fixed_port is not None else 3
         for _ in range(attempts):
-            port = self._fixed_port or _free_port()
+            port = self._fixed_port or free_port()
             self.port = port
             self.container = self._new_container(port)
             try:

@@ -28,7 +28,6 @@ import json
 import os
 import shutil
 import tempfile
-import time
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -205,7 +204,5 @@ def smartrouter_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bro
 @pytest.fixture
 def smartrouter_stack(smartrouter_broker: BrokerHandle, tmp_path: Path) -> Iterator[StackHandle]:
     """One Smart Router worker on the session broker, with its own topic prefix."""
-    started = time.monotonic()
     with running_stack(smartrouter_broker, data_dir=tmp_path) as stack:
-        stack.startup_s = time.monotonic() - started  # type: ignore[attr-defined]
         yield stack
