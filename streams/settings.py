@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 from urllib.parse import urlparse
 
 from pydantic import Field, field_validator
@@ -50,6 +51,28 @@ class Settings(BaseSettings):
     guardrail_threshold: float = Field(
         default=0.40, ge=0.0, le=1.0,
         description="Anger score at or above which marketing is held back (engine.guardrail).",
+    )
+
+    guardrail_backend: Literal["local", "embedding", "bedrock"] = Field(
+        default="local",
+        description=(
+            "Model C backend: 'local' (VADER + cues, offline), 'embedding' (MiniLM sentence"
+            " embeddings + a small classifier, offline; needs the [embeddings] extra) or"
+            " 'bedrock' (Amazon Bedrock Converse, with the local model as fallback)."
+        ),
+    )
+    guardrail_bedrock_model_id: str = Field(
+        default="anthropic.claude-3-haiku-20240307-v1:0",
+        description="Bedrock model id (or inference profile) for the 'bedrock' backend.",
+    )
+    guardrail_bedrock_timeout_s: float = Field(
+        default=2.0, gt=0, le=60,
+        description="Per-call timeout of the Bedrock guardrail; past it the local model answers.",
+    )
+    aws_region: str = Field(default="us-east-1", description="AWS region for every AWS client.")
+    aws_endpoint_url: str | None = Field(
+        default=None,
+        description="Endpoint override for every AWS client (tests, local emulators).",
     )
 
     @field_validator("broker")
