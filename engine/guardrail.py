@@ -32,12 +32,12 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
-__all__ = ["CUES", "DEFAULT_THRESHOLD", "Cue", "GuardrailResult", "LocalGuardrail"]
+__all__ = ["CUES", "DEFAULT_THRESHOLD", "Cue", "Guardrail", "GuardrailResult", "LocalGuardrail"]
 
 
 @dataclass(frozen=True)
@@ -197,6 +197,17 @@ class GuardrailResult:
     angry: bool
     score: float
     model: str
+
+
+class Guardrail(Protocol):
+    """What the inbound agent needs of any model C backend (local, embedding, Bedrock)."""
+
+    threshold: float
+
+    @property
+    def model_version(self) -> str: ...
+
+    def score(self, messages: Sequence[str], ticket_open: bool = False) -> GuardrailResult: ...
 
 
 @functools.lru_cache(maxsize=1)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from engine import customer_state as cs
-from engine.guardrail import GuardrailResult, LocalGuardrail
+from engine.guardrail import Guardrail, GuardrailResult
 from engine.keywords import Keyword, classify, consent_after
 from schemas.acks import KeywordAck
 from schemas.inbound import InboundMessage
@@ -28,7 +28,7 @@ class InboundOutcome:
 
 
 def apply_inbound(state: cs.CustomerState | None, message: InboundMessage,
-                  guardrail: LocalGuardrail, now: datetime) -> InboundOutcome:
+                  guardrail: Guardrail, now: datetime) -> InboundOutcome:
     """Keyword → consent on that channel (+ an ack owed); text kept; anger re-scored.
 
     An erased customer keeps no state at all, but a keyword is still acknowledged:
