@@ -1,12 +1,18 @@
-"""inbound: customer messages → consent keywords, kept texts, the anger guardrail, acks."""
+"""inbound: customer messages → consent keywords, kept texts, the anger guardrail, acks.
+
+A remote guardrail (Bedrock) blocks for up to its timeout, so for any backend but 'local'
+the pure ``apply_inbound`` step runs in a worker thread; the table read and write stay on
+the event loop. The local model (~100 µs) runs inline: a thread hop would cost more.
+"""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 
 from pydantic import TypeAdapter
 
-from engine.guardrail import LocalGuardrail
+from engine.guardrail_backends import GuardrailConfig, build_guardrail
 from engine.inbound import apply_inbound
 from schemas.inbound import InboundMessage
 from streams.app import app, customers, settings, topics
@@ -14,12 +20,22 @@ from streams.codec import Source, encode, key_bytes
 from streams.pipeline import gap_guard, run_validated
 
 INBOUND = TypeAdapter(InboundMessage)
-guardrail = LocalGuardrail(threshold=settings.guardrail_threshold)
+guardrail = build_guardrail(GuardrailConfig(
+    backend=settings.guardrail_backend, threshold=settings.guardrail_threshold,
+    bedrock_model_id=settings.guardrail_bedrock_model_id,
+    bedrock_timeout_s=settings.guardrail_bedrock_timeout_s,
+    aws_region=settings.aws_region, aws_endpoint_url=settings.aws_endpoint_url,
+))  # fmt: skip
+OFF_LOOP = settings.guardrail_backend != "local"
 
 
 async def handle_inbound(message: InboundMessage, source: Source) -> None:
-    outcome = apply_inbound(customers.get(message.customer_id), message, guardrail,
-                            datetime.now(UTC))
+    state = customers.get(message.customer_id)
+    if OFF_LOOP:
+        outcome = await asyncio.to_thread(apply_inbound, state, message, guardrail,
+                                          datetime.now(UTC))
+    else:
+        outcome = apply_inbound(state, message, guardrail, datetime.now(UTC))
     customers[message.customer_id] = outcome.state
     if outcome.ack is not None:
         await topics["keyword-acks"].send(key=key_bytes(message.customer_id),

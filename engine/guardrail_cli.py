@@ -3,19 +3,34 @@
 Useful for trying the model on exported conversations and for wiring it into non-Python
 tools. A malformed line yields ``{"error": ...}`` for that line, never echoing the input
 (customer text is personal data), and processing continues; the exit code is 0.
+
+The backend is chosen on the command line only (default ``local``), never from the
+environment: sending texts to Bedrock must be an explicit choice. Bedrock's own options
+fall back to the worker's ``SMARTROUTER_*`` variables so one set of AWS settings serves both.
 """
 
 from __future__ import annotations
 
 import json
 import sys
+from enum import StrEnum
 from typing import Annotated, Any, TextIO
 
 import typer
 
-from engine.guardrail import DEFAULT_THRESHOLD, LocalGuardrail
+from engine.guardrail import DEFAULT_THRESHOLD, Guardrail
+from engine.guardrail_backends import GuardrailConfig, build_guardrail
 
-guardrail_app = typer.Typer(help="Model C: anger / negative-sentiment guardrail (offline).")
+guardrail_app = typer.Typer(help="Model C: anger / negative-sentiment guardrail.")
+_DEFAULTS = GuardrailConfig()
+
+
+class Backend(StrEnum):
+    """The model C backends (engine.guardrail_backends.BACKENDS)."""
+
+    LOCAL = "local"
+    EMBEDDING = "embedding"
+    BEDROCK = "bedrock"
 
 
 class LineError(ValueError):
@@ -24,7 +39,7 @@ class LineError(ValueError):
 
 @guardrail_app.callback()
 def _group() -> None:
-    """Model C: anger / negative-sentiment guardrail (offline)."""
+    """Model C: anger / negative-sentiment guardrail."""
 
 
 def parse_line(line: str) -> tuple[list[str], bool]:
@@ -44,7 +59,7 @@ def parse_line(line: str) -> tuple[list[str], bool]:
     return messages, ticket_open
 
 
-def score_stream(source: TextIO, sink: TextIO, guard: LocalGuardrail) -> int:
+def score_stream(source: TextIO, sink: TextIO, guard: Guardrail) -> int:
     """Score every non-blank line of ``source``; return the number of malformed lines."""
     errors = 0
     for line in source:
@@ -68,8 +83,33 @@ def score(
     threshold: Annotated[
         float, typer.Option(min=0.0, max=1.0, help="Score at or above which 'angry' is true.")
     ] = DEFAULT_THRESHOLD,
+    backend: Annotated[
+        Backend, typer.Option(help="Model: local (offline), embedding (offline) or bedrock.")
+    ] = Backend.LOCAL,
+    model_id: Annotated[
+        str, typer.Option(envvar="SMARTROUTER_GUARDRAIL_BEDROCK_MODEL_ID",
+                          help="Bedrock model id or inference profile.")
+    ] = _DEFAULTS.bedrock_model_id,
+    timeout: Annotated[
+        float, typer.Option(min=0.01, max=60.0, envvar="SMARTROUTER_GUARDRAIL_BEDROCK_TIMEOUT_S",
+                            help="Bedrock per-call timeout in seconds.")
+    ] = _DEFAULTS.bedrock_timeout_s,
+    region: Annotated[
+        str, typer.Option(envvar="SMARTROUTER_AWS_REGION", help="AWS region.")
+    ] = _DEFAULTS.aws_region,
+    endpoint_url: Annotated[
+        str | None, typer.Option(envvar="SMARTROUTER_AWS_ENDPOINT_URL",
+                                 help="AWS endpoint override (local emulators, tests).")
+    ] = _DEFAULTS.aws_endpoint_url,
 ) -> None:
     """Read {"messages": [...], "ticket_open": false} lines on stdin; write scores on stdout."""
-    errors = score_stream(sys.stdin, sys.stdout, LocalGuardrail(threshold))
+    guard = build_guardrail(GuardrailConfig(
+        backend=backend.value, threshold=threshold, bedrock_model_id=model_id,
+        bedrock_timeout_s=timeout, aws_region=region, aws_endpoint_url=endpoint_url or None,
+    ))  # fmt: skip
+    errors = score_stream(sys.stdin, sys.stdout, guard)
     if errors:
         typer.echo(f"{errors} malformed line(s)", err=True)
+    fallbacks = getattr(guard, "fallbacks", 0)
+    if fallbacks:
+        typer.echo(f"{fallbacks} line(s) scored by the local fallback", err=True)
