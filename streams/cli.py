@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
+from engine.events_cli import events_app
 from engine.guardrail_cli import guardrail_app
 from streams.settings import Settings, get_settings
 
@@ -28,6 +29,7 @@ app = typer.Typer(
 schema_app = typer.Typer(help="JSON Schema and AsyncAPI documents generated from the contracts.")
 app.add_typer(schema_app, name="schema")
 app.add_typer(guardrail_app, name="guardrail", help="Model C, the anger guardrail: score texts.")
+app.add_typer(events_app, name="events", help="Raw AWS delivery events: normalize them.")
 
 console = Console()
 err = Console(stderr=True)
