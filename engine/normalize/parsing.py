@@ -20,6 +20,7 @@ __all__ = ["from_epoch", "label", "parse", "snake"]
 M = TypeVar("M", bound=BaseModel)
 
 _SAFE_LABEL = re.compile(r"^[A-Za-z0-9 _.\-]{1,64}$")
+_DIGIT_RUN = re.compile(r"\d{6,}")  # could be a phone number
 _SAFE_LOC = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]{0,63}$")
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 # Epoch values later than this are not seconds/milliseconds AWS would send (year 2500).
@@ -28,7 +29,7 @@ _MAX_EPOCH_S = 16_725_225_600
 
 def label(value: object) -> str:
     """A type/status string safe to echo in an error (AWS enum-like), else a placeholder."""
-    if isinstance(value, str) and _SAFE_LABEL.fullmatch(value) and "@" not in value:
+    if isinstance(value, str) and _SAFE_LABEL.fullmatch(value) and not _DIGIT_RUN.search(value):
         return repr(value)
     return "<unprintable>"
 
