@@ -39,7 +39,7 @@ from streams.senders.base import ErrorKind, Reason, SendError, SendResult
 from streams.senders.classify import classify
 from streams.senders.config import SenderSettings
 
-__all__ = ["AwsSender", "Route", "ROUTES", "classify"]
+__all__ = ["ROUTES", "AwsSender", "Route", "classify", "quiet_botocore_debug_logs"]
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +70,14 @@ ROUTES: Mapping[Channel, Route] = {
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def quiet_botocore_debug_logs() -> None:
+    """botocore logs whole request bodies (numbers, addresses, texts) at DEBUG: keep it at
+    INFO or above whatever the root level is (invariant 7), as the worker does for aiokafka."""
+    for name in ("botocore", "boto3"):
+        logger = logging.getLogger(name)
+        logger.setLevel(max(logger.level, logging.INFO))
 
 
 class AwsSender:
@@ -143,6 +151,7 @@ class AwsSender:
         import boto3  # heavy: imported on first use only
         from botocore.config import Config
 
+        quiet_botocore_debug_logs()
         if self._session is None:
             self._session = boto3.session.Session(region_name=self._region)
         config = Config(
