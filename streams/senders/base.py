@@ -63,6 +63,7 @@ class Reason(StrEnum):
     NOT_FOUND = "not_found"
     INVALID_REQUEST = "invalid_request"
     NO_CONTENT = "no_content"
+    MISSING_VARIABLE = "missing_variable"
     NO_UNSUBSCRIBE_URL = "no_unsubscribe_url"
     UNSUPPORTED_CHANNEL = "unsupported_channel"
     CLIENT_ERROR = "client_error"

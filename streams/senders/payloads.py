@@ -70,7 +70,7 @@ def render_body(content: ChannelContent | None) -> str:
 
     text = _PLACEHOLDER.sub(fill, content.body)
     if missing:
-        raise SendError(ErrorKind.PERMANENT, Reason.NO_CONTENT, provider_code="missing_variable")
+        raise SendError(ErrorKind.PERMANENT, Reason.MISSING_VARIABLE)
     return text
 
 
@@ -278,7 +278,7 @@ def _push_payload(request: SendRequest, body: str, platform: str) -> dict[str, A
 def push_params(request: SendRequest, destination: str, config: SenderSettings) -> dict[str, Any]:
     """``sns`` Publish to a platform endpoint ARN, one JSON payload per platform."""
     if not destination.startswith("arn:"):
-        raise SendError(ErrorKind.PERMANENT, Reason.NOT_FOUND, provider_code="not_an_endpoint_arn")
+        raise SendError(ErrorKind.PERMANENT, Reason.INVALID_ADDRESS)
     body = render_body(request.content)
     platform = config.sns_platform
     message = {"default": body, platform: json.dumps(_push_payload(request, body, platform))}

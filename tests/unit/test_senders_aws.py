@@ -434,7 +434,7 @@ async def test_sms_needs_a_body_and_every_variable(sender: AwsSender, fake: Fake
     assert (await send_error(sender, template_only, PHONE)).reason == "no_content"
     missing = make_request("sms", content={"body": "Hi {{name}}", "variables": {}})
     error = await send_error(sender, missing, PHONE)
-    assert error.kind is ErrorKind.PERMANENT and error.reason == "no_content"
+    assert error.kind is ErrorKind.PERMANENT and error.reason == "missing_variable"
     assert fake.received == []
 
 
@@ -661,6 +661,9 @@ async def test_push_to_a_disabled_endpoint_is_permanent(sender: AwsSender, moto:
     app, endpoint = push_endpoint(moto, enabled=False)
     error = await send_error(sender, make_request("push", sender_id=app), endpoint)
     assert (error.kind, error.reason) == (ErrorKind.PERMANENT, "endpoint_disabled")
+    assert error.provider_code == "EndpointDisabled"
+    token = await send_error(sender, make_request("push", sender_id=app), "raw-device-token")
+    assert token.reason == "invalid_address"  # the caller must pass the endpoint ARN
 
 
 # --- classification table (real botocore exception objects) -------------------------------
