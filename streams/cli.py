@@ -18,6 +18,7 @@ from rich.table import Table
 
 from engine.events_cli import events_app
 from engine.guardrail_cli import guardrail_app
+from engine.policy_cli import policy_app
 from streams.settings import Settings, get_settings
 
 app = typer.Typer(
@@ -30,6 +31,7 @@ schema_app = typer.Typer(help="JSON Schema and AsyncAPI documents generated from
 app.add_typer(schema_app, name="schema")
 app.add_typer(guardrail_app, name="guardrail", help="Model C, the anger guardrail: score texts.")
 app.add_typer(events_app, name="events", help="Raw AWS delivery events: normalize them.")
+app.add_typer(policy_app, name="policy", help="Model A, the channel bandit: offline replay.")
 
 console = Console()
 err = Console(stderr=True)
