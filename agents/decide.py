@@ -17,10 +17,19 @@ from aiokafka import TopicPartition
 from pydantic import TypeAdapter
 
 from engine.customer_state import record_send
-from engine.decide import decide
+from engine.decide import plan
 from schemas.decisions import Action
 from schemas.intents import CampaignIntent, IntentKind
-from streams.app import app, campaigns, customers, decided_intents, settings, topics
+from streams.app import (
+    app,
+    campaigns,
+    customers,
+    decided_intents,
+    models,
+    pending_outcomes,
+    settings,
+    topics,
+)
 from streams.codec import Source, encode, key_bytes
 from streams.lag import committed_offsets
 from streams.pipeline import gap_guard, run_validated
@@ -69,7 +78,10 @@ async def handle_intent(intent: CampaignIntent, source: Source) -> None:
         log.debug("intent already decided; skipped")
         return
     state = customers.get(intent.customer_id)
-    decision = decide(intent, state, datetime.now(UTC), campaigns.get(intent.campaign_id))
+    planned = plan(intent, state, datetime.now(UTC), campaigns.get(intent.campaign_id),
+                   models=models.get(source.partition),
+                   outcome_window_s=settings.outcome_window_s)
+    decision = planned.decision
     await topics["decisions"].send(
         key=key_bytes(intent.customer_id),
         value=encode(decision),
@@ -78,6 +90,8 @@ async def handle_intent(intent: CampaignIntent, source: Source) -> None:
     decided_intents[intent.intent_id] = {
         "at": time.time(), "partition": source.partition, "offset": source.offset,
     }
+    if planned.pending is not None:  # the learning loop waits for this send's outcome
+        pending_outcomes[intent.intent_id] = planned.pending.to_json()
     if decision.action == Action.SEND and intent.kind == IntentKind.MARKETING:
         # The fatigue caps count decided marketing sends at their minute.
         # Re-read: another agent may have changed this customer while the send was awaited.

@@ -6,7 +6,8 @@ so every reader goes through the accessors here instead of poking at keys. Shape
     {"contacts": {"sms": "+1…"}, "timezone": "Europe/Berlin", "locale": "en-US",
      "consent": {"sms": true}, "suppressed": {"email": "bounced"},
      "ticket_open": false, "inbound": [...last 3...], "anger": {...},
-     "sends": [[epoch, campaign_id], ...], "campaign_sends": {"camp": 1}}
+     "sends": [[epoch, campaign_id], ...], "campaign_sends": {"camp": 1},
+     "engagement": {"sms": [engaged, sent]}, "active_hours": {...engine.send_time...}}
 
 An erased customer is ``{"erased": true}`` and nothing else: the newest changelog record
 for the key carries no personal data (older ones go when the topic is compacted).
@@ -135,3 +136,41 @@ def anger(state: CustomerState | None) -> dict[str, Any] | None:
 
 def inbound_texts(state: CustomerState | None) -> list[str]:
     return [m["text"] for m in (state or {}).get("inbound", [])]
+
+
+def suppress(state: CustomerState | None, channel: Channel, reason: str) -> CustomerState:
+    """Block ``channel`` for good: delivery feedback said unsubscribed / bounced / complained."""
+    if is_erased(state):
+        return dict(ERASED)
+    new = dict(state or {})
+    new["suppressed"] = {**new.get("suppressed", {}), str(channel): reason}
+    return new
+
+
+def engagement(state: CustomerState | None) -> dict[str, list[int]]:
+    """Per channel ``[engaged, sent]``: the customer's own history for model A."""
+    return {ch: [int(e), int(n)] for ch, (e, n) in (state or {}).get("engagement", {}).items()}
+
+
+def count_engagement(state: CustomerState | None, channel: Channel, *, sent: int = 0,
+                     engaged: int = 0) -> CustomerState:
+    """Add to the customer's per-channel sent / engaged counts."""
+    if is_erased(state):
+        return dict(ERASED)
+    new = dict(state or {})
+    counts = engagement(new)
+    e, n = counts.get(str(channel), [0, 0])
+    counts[str(channel)] = [e + engaged, n + sent]
+    new["engagement"] = counts
+    return new
+
+
+def active_hours(state: CustomerState | None) -> dict[str, Any] | None:
+    """The model B histogram (shape owned by engine.send_time), or None."""
+    return (state or {}).get("active_hours")
+
+
+def set_active_hours(state: CustomerState | None, hours: dict[str, Any]) -> CustomerState:
+    if is_erased(state):
+        return dict(ERASED)
+    return {**(state or {}), "active_hours": hours}

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from engine import customer_state as cs
 from engine.quiet_hours import QuietHours, customer_zones, earliest_send
@@ -116,12 +117,17 @@ def protect(intent: CampaignIntent, state: cs.CustomerState | None,
         return Verdict("suppress", (Reason.ANGRY,), eligible=eligible)
     if over_fatigue(intent, state, now, policy):
         return Verdict("suppress", (Reason.FATIGUE,), eligible=eligible)
-    zones = customer_zones((state or {}).get("timezone"),
-                           [p for c, p in cs.contacts(state).items()
-                            if c in (Channel.SMS, Channel.VOICE, Channel.WHATSAPP)],
-                           (state or {}).get("locale"))
+    zones = zones_of(state)
     send_at = earliest_send(start, intent.expires_at, zones, policy.quiet)
     if send_at is None:
         return Verdict("expire", (Reason.QUIET_HOURS,), eligible=eligible)
     moved = (Reason.QUIET_HOURS,) if send_at > start + timedelta(minutes=1) else ()
     return Verdict("send", moved, eligible[0], send_at, eligible)
+
+
+def zones_of(state: cs.CustomerState | None) -> list[ZoneInfo]:
+    """The customer's time zone, or the candidates the conservative rule allows."""
+    return customer_zones((state or {}).get("timezone"),
+                          [p for c, p in cs.contacts(state).items()
+                           if c in (Channel.SMS, Channel.VOICE, Channel.WHATSAPP)],
+                          (state or {}).get("locale"))

@@ -80,6 +80,17 @@ class Decision(OutputModel):
         default_factory=dict, description="Per-channel score the choice was made on."
     )
     chosen_by: ChosenBy
+    propensity: float | None = Field(
+        default=None, ge=0.0, le=1.0,
+        description="Probability the policy had of choosing this channel (for offline "
+        "evaluation of logged decisions); null when a rule chose.",
+    )
+    expected_value: float | None = Field(
+        default=None, description="P(engage) × value per engagement − channel cost, chosen channel."
+    )
+    send_time_reason: Annotated[str, StringConstraints(max_length=256)] | None = Field(
+        default=None, description="Why this minute (model B), e.g. 'best_hour=19 source=prior'."
+    )
     model_version: Annotated[str, StringConstraints(max_length=256)] = Field(
         description="Version(s) of the models that took part in the decision."
     )

@@ -90,7 +90,10 @@ EXAMPLES: dict[str, list[dict[str, Any]]] = {
             "reasons": [],
             "scores": {"whatsapp": 0.41, "sms": 0.22, "email": 0.09},
             "chosen_by": "model",
-            "model_version": "propensity-3",
+            "propensity": 0.86,
+            "expected_value": 0.36,
+            "send_time_reason": "best_hour=18 score=0.0816 source=customer(n=9)",
+            "model_version": "rules-2+bandit-ts@1200+sendtime-1",
             "decided_at": "2025-03-20T07:00:01.250000Z",
         },
         {
@@ -108,6 +111,7 @@ EXAMPLES: dict[str, list[dict[str, Any]]] = {
             "decided_at": "2025-03-20T07:00:01.300000Z",
         },
     ],
+    "ticks": [{"schema_version": 1, "at": "2025-03-20T07:00:05Z"}],
     "scheduled": [
         {
             "schema_version": 1,

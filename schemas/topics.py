@@ -22,6 +22,7 @@ from schemas.delivery import DeliveryEvent
 from schemas.inbound import InboundMessage
 from schemas.intents import CampaignIntent
 from schemas.outbox import ScheduledSend, SendRequest
+from schemas.ticks import Tick
 
 __all__ = ["JSON_SCHEMA_DIALECT", "TOPICS", "TopicSpec", "json_schema", "schema_id", "topic_spec"]
 
@@ -160,6 +161,15 @@ TOPICS: tuple[TopicSpec, ...] = (
         description="One confirmation owed per STOP/START/HELP keyword: what changed on "
         "which channel and which template to answer with.",
         operation="send",
+    ),
+    TopicSpec(
+        name="ticks",
+        key="partition",
+        key_description="none: a tick is written to an explicit partition by its owner",
+        value=Tick,
+        description="The engine's clock: every worker ticks the partitions it owns, so due "
+        "work (closing outcome windows, releasing sends) runs inside the partition's stream.",
+        internal=True,
     ),
     TopicSpec(
         name="dead-letters",

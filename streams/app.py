@@ -12,6 +12,7 @@ from typing import Any
 import faust
 
 from schemas.topics import TOPICS
+from streams.model_registry import ModelRegistry
 from streams.settings import Settings, get_settings
 from streams.transport import FetchHighwaterTransport
 
@@ -91,6 +92,15 @@ def table(name: str, help_text: str) -> faust.Table:
 customers = table("customers", "Per-customer state fed by customer-updates.")
 #: intent_id → epoch seconds it was decided: the idempotency record of the decide agent.
 decided_intents = table("decided-intents", "intent_ids already decided (dedupe).")
+
+#: intent_id → engine.learning.Pending: a marketing send whose outcome is not known yet.
+pending_outcomes = table("pending-outcomes", "Sends waiting for an engagement or a timeout.")
+#: str(partition) → engine.models.ModelSet checkpoint of that partition's learned models.
+model_checkpoints = table("model-checkpoints", "Learned models, one record per partition.")
+
+#: partition → the learned models of that partition (decide reads, feedback teaches).
+models = ModelRegistry(model_checkpoints, settings.checkpoint_every,
+                       settings.checkpoint_interval_s)
 
 #: campaign_id → CampaignConfig as a JSON dict; global: every worker holds every campaign.
 campaigns = app.GlobalTable(

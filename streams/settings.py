@@ -69,6 +69,22 @@ class Settings(BaseSettings):
         default=2.0, gt=0, le=60,
         description="Per-call timeout of the Bedrock guardrail; past it the local model answers.",
     )
+    tick_interval_s: float = Field(
+        default=5.0, gt=0, le=3600,
+        description="How often each worker ticks its partitions (closes due outcome windows).",
+    )
+    outcome_window_s: float = Field(
+        default=48 * 3600.0, gt=0,
+        description="How long after a send an engagement still counts; then the example is a 0.",
+    )
+    checkpoint_every: int = Field(
+        default=200, ge=1,
+        description="Checkpoint a partition's models after this many learned examples…",
+    )
+    checkpoint_interval_s: float = Field(
+        default=30.0, gt=0,
+        description="…or this many seconds after the last checkpoint, whichever comes first.",
+    )
     aws_region: str = Field(default="us-east-1", description="AWS region for every AWS client.")
     aws_endpoint_url: str | None = Field(
         default=None,

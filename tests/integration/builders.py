@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 
@@ -20,3 +21,10 @@ def intent(intent_id: str, customer_id: str, **fields: Any) -> dict[str, Any]:
 def consent(customer_id: str, channel: str, granted: bool = True) -> dict[str, Any]:
     return {"type": "consent", "customer_id": customer_id, "channel": channel,
             "granted": granted}
+
+
+def daytime_zone() -> str:
+    """An Etc/GMT zone where it is about noon now, so marketing is not held for the morning."""
+    offset = 12 - datetime.now(UTC).hour
+    offset = offset - 24 if offset > 12 else offset
+    return "Etc/GMT" if offset == 0 else f"Etc/GMT{'-' if offset > 0 else '+'}{abs(offset)}"

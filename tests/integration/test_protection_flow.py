@@ -7,16 +7,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.integration.builders import consent, intent, profile
+from tests.integration.builders import consent, daytime_zone, intent, profile
 
 pytestmark = pytest.mark.integration
-
-
-def daytime_zone() -> str:
-    """An Etc/GMT zone where it is about noon now, so marketing is not held for the morning."""
-    offset = 12 - datetime.now(UTC).hour
-    offset = offset - 24 if offset > 12 else offset
-    return "Etc/GMT" if offset == 0 else f"Etc/GMT{'-' if offset > 0 else '+'}{abs(offset)}"
 
 
 def marketing(intent_id: str, customer_id: str, **fields) -> dict:

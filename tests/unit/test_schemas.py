@@ -95,10 +95,11 @@ def test_topics_are_the_designed_topology() -> None:
         "delivery-raw",
         "delivery",
         "keyword-acks",
+        "ticks",
         "dead-letters",
     ]
     assert topic_spec("campaigns").compacted
-    assert topic_spec("scheduled").internal
+    assert topic_spec("scheduled").internal and topic_spec("ticks").internal
     assert topic_spec("outbox").key == "sender_id"
     customer_keyed = {"intents", "customer-updates", "inbound", "decisions", "scheduled"}
     assert {spec.name for spec in TOPICS if spec.key == "customer_id"} >= customer_keyed
@@ -429,7 +430,7 @@ def test_every_message_model_has_schema_version_1() -> None:
         if isinstance(spec.value, type) and issubclass(spec.value, BaseModel)
     ]
     models += [ProfileUpdate, ConsentUpdate, TicketUpdate, EraseRequest]
-    assert len(models) == 13
+    assert len(models) == 14
     for model in models:
         assert model.model_fields["schema_version"].default == 1, model
 
