@@ -30,7 +30,7 @@ from engine import customer_state as cs
 from engine import send_time
 from engine.holdout import in_holdout
 from engine.learning import Pending, context_features, pending_for
-from engine.models import ModelSet
+from engine.model_set import ModelSet
 from engine.protection import Policy, Verdict, protect, zones_of
 from schemas.common import Channel
 from schemas.decisions import Action, ChosenBy, Decision, Reason

@@ -95,7 +95,7 @@ decided_intents = table("decided-intents", "intent_ids already decided (dedupe).
 
 #: intent_id → engine.learning.Pending: a marketing send whose outcome is not known yet.
 pending_outcomes = table("pending-outcomes", "Sends waiting for an engagement or a timeout.")
-#: str(partition) → engine.models.ModelSet checkpoint of that partition's learned models.
+#: str(partition) → engine.model_set.ModelSet checkpoint of that partition's learned models.
 model_checkpoints = table("model-checkpoints", "Learned models, one record per partition.")
 
 #: partition → the learned models of that partition (decide reads, feedback teaches).

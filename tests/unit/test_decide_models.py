@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from engine.decide import plan
 from engine.feedback import Example
 from engine.holdout import in_holdout
-from engine.models import ModelSet
+from engine.model_set import ModelSet
 from schemas.decisions import Action, ChosenBy, Reason
 from schemas.intents import CampaignIntent
 

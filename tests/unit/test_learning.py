@@ -9,7 +9,7 @@ import pytest
 from engine import customer_state as cs
 from engine.feedback import apply_delivery, timeout_example
 from engine.learning import Pending, context_features, is_due, outcome_of, pending_for
-from engine.models import ModelSet
+from engine.model_set import ModelSet
 from schemas.common import Channel
 from schemas.delivery import DeliveryEvent, DeliveryType
 
