@@ -28,7 +28,7 @@ def build_guardrail(config: GuardrailConfig) -> Guardrail:
     if config.backend == "embedding":
         from engine.guardrail_embedding import EmbeddingGuardrail
 
-        return EmbeddingGuardrail(threshold=config.threshold)
+        return EmbeddingGuardrail()  # its own CV threshold; config.threshold is the local one
     if config.backend == "bedrock":
         from engine.guardrail_bedrock import BedrockGuardrail
 
