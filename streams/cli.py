@@ -166,6 +166,32 @@ def topics(
 
 
 @app.command()
+def models(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON lines.")] = False,
+) -> None:
+    """The learned models per partition: version, rolling log loss, AUC, calibration."""
+    from streams.model_status import latest_checkpoints, model_status
+
+    settings = load_settings()
+    try:
+        rows = model_status(asyncio.run(latest_checkpoints(settings)))
+    except LookupError:
+        fail("no model checkpoints yet: start a worker and send it delivery events")
+    except Exception as exc:  # noqa: BLE001 - connection errors become one line
+        fail(f"cannot read model checkpoints from {settings.broker}: {type(exc).__name__}")
+    if as_json:
+        for row in rows:
+            typer.echo(json.dumps(row))
+        return
+    columns = ["partition", "version", "examples", "log_loss", "roc_auc",
+               "calibration_mean_predicted", "calibration_observed_rate", "calibration_ece"]
+    table = Table(*columns, title="model A per partition (rolling, last 1,000 examples)")
+    for row in rows:
+        table.add_row(*("n/a" if row.get(c) is None else str(row.get(c)) for c in columns))
+    console.print(table)
+
+
+@app.command()
 def produce(
     topic: Annotated[str, typer.Argument(help="Logical topic, e.g. intents.")],
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="JSON lines.")],

@@ -3,9 +3,14 @@ sends become 0s when their window closes, and a restarted worker decides like th
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -45,15 +50,16 @@ def marketing_round(stack, people: list[str], tag: str) -> list[dict]:
     return [d for d in stack.read("decisions") if d["intent_id"] in ids]
 
 
-def engage(stack, decisions: list[dict], channel: str, kind: str = "clicked") -> None:
+def engage(stack, decisions: list[dict], channel: str, kind: str = "clicked") -> int:
     """The customers engage with every send on ``channel`` (and ignore the others)."""
     now = datetime.now(UTC).isoformat()
-    stack.produce("delivery", [
+    sent = stack.produce("delivery", [
         {"event_id": f"{d['intent_id']}:{kind}", "intent_id": d["intent_id"],
          "customer_id": d["customer_id"], "campaign_id": d["campaign_id"],
          "channel": d["channel"], "type": kind, "at": now}
         for d in decisions if d["action"] == "send" and d["channel"] == channel])
     stack.wait_processed("delivery")
+    return sent
 
 
 def email_share(decisions: list[dict]) -> float:
@@ -91,15 +97,25 @@ def test_a_restarted_worker_decides_like_the_one_before(smartrouter_broker):
     with running_stack(smartrouter_broker, extra_env=env) as stack:
         people = customers(30, "k")
         onboard(stack, people)
+        clicks = 0
         for round_no in range(3):
             decisions = marketing_round(stack, people, f"k{round_no}")
-            engage(stack, decisions, "email")
+            clicks += engage(stack, decisions, "email")
         probe = f"probe-{uuid.uuid4().hex[:6]}"
         onboard(stack, [probe])
         before = marketing_round(stack, [probe], "before")[0]
         stack.kill_worker()  # kill -9: the checkpoint on the changelog is all that is left
         stack.start_worker()
         after = marketing_round(stack, [probe], "after")[0]
+        status = subprocess.run(
+            [str(Path(sys.executable).parent / "smartrouter"), "models", "--json"],
+            env={**os.environ, "SMARTROUTER_BROKER": stack.broker.url,
+                 "SMARTROUTER_TOPIC_PREFIX": stack.prefix},
+            capture_output=True, text=True, timeout=60, check=True)
     assert before["model_version"] == after["model_version"]
     assert before["scores"] == after["scores"]
     assert after["scores"]["email"] > after["scores"]["sms"]
+    rows = [json.loads(line) for line in status.stdout.splitlines()]
+    learned = sum(row["examples"] for row in rows)
+    assert learned == clicks  # each click learned once, nothing else (the window is long)
+    assert all(row["version"].startswith("bandit-ts@") for row in rows)

@@ -54,7 +54,8 @@ def test_protection_rules_through_the_broker(smartrouter_stack):
     decisions = {d["intent_id"]: d for d in stack.read("decisions", count=10)}
     summary = {i: (d["action"], d["channel"], d["reasons"]) for i, d in decisions.items()}
 
-    assert summary["m-ok"] == ("send", "sms", [])
+    assert summary["m-ok"][0::2] == ("send", [])  # model A picks between sms and email
+    assert summary["m-ok"][1] in ("sms", "email")
     assert summary["m-stopper"] == ("send", "email", [])
     assert summary["m-stopper-sms"] == ("suppress", None, ["no_consent"])
     assert summary["m-angry"] == ("suppress", None, ["angry"])
@@ -112,7 +113,8 @@ def test_start_restores_and_night_moves_marketing_to_the_morning(smartrouter_sta
     sleepy = decisions["m-sleepy"]
     assert (sleepy["action"], sleepy["reasons"]) == ("send", ["quiet_hours"])
     local = datetime.fromisoformat(sleepy["send_at"]).astimezone(ZoneInfo(zone))
-    assert (local.hour, local.minute) == (8, 0)
+    assert 8 <= local.hour < 21  # out of quiet hours; model B picks the hour inside the day
+    assert sleepy["send_time_reason"].startswith("best_hour=")
     assert decisions["t-sleepy"]["reasons"] == []  # transactional ignores quiet hours
     acks = stack.read("keyword-acks", count=2)
     assert [a["consent"] for a in acks] == ["revoked", "granted"]
