@@ -9,37 +9,45 @@ decisions read back on assignment (streams.recent) are the truth.
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from datetime import UTC, datetime
+from decimal import Decimal
 
 from aiokafka import TopicPartition
 from pydantic import TypeAdapter
 
+from engine.budget import partition_share, reserve, spend_key
 from engine.customer_state import record_send
-from engine.decide import plan
-from schemas.decisions import Action
+from engine.decide import Budget, plan
+from schemas.common import Channel
+from schemas.decisions import Action, Decision
 from schemas.intents import CampaignIntent, IntentKind
+from schemas.outbox import ScheduledSend
 from streams.app import (
     app,
+    campaign_spend,
     campaigns,
     customers,
     decided_intents,
     models,
     pending_outcomes,
+    scheduled_sends,
     settings,
     topics,
 )
 from streams.codec import Source, encode, key_bytes
 from streams.lag import committed_offsets
 from streams.pipeline import gap_guard, run_validated
-from streams.recent import ids_written_since, source_offset_header
+from streams.recent import records_written_since, source_offset_header
+from streams.senders.config import SenderSettings
 
 log = logging.getLogger(__name__)
 INTENT = TypeAdapter(CampaignIntent)
 
-#: partition → intent_ids whose decisions the replay zone already wrote to Kafka.
-replayed_decisions: dict[int, set[str]] = {}
+#: partition → {intent_id: decision} the replay zone already wrote to Kafka.
+replayed_decisions: dict[int, dict[str, dict]] = {}
 
 
 @app.on_partitions_assigned.connect
@@ -51,7 +59,7 @@ async def load_replayed_decisions(sender: object, assigned: set, **kwargs: objec
     committed = await committed_offsets(settings.bootstrap, settings.app_id, tps)
     loaded = {}
     for tp in tps:
-        loaded[tp.partition] = await ids_written_since(
+        loaded[tp.partition] = await records_written_since(
             settings.bootstrap, settings.topic("decisions"), tp.partition, committed[tp]
         )
     replayed_decisions.clear()
@@ -70,17 +78,65 @@ def already_decided(intent_id: str, partition: int, offset: int) -> bool:
     mark = decided_intents.get(intent_id)
     if mark is not None and (mark.get("partition"), mark.get("offset")) != (partition, offset):
         return True
-    return intent_id in replayed_decisions.get(partition, ())
+    return intent_id in replayed_decisions.get(partition, {})
+
+
+def sender_for(channel: Channel) -> str:
+    """The outbox key of a channel: its configured identity, else a per-channel default."""
+    return sender_settings().identity_for(channel) or f"default-{channel}"
+
+
+@functools.lru_cache(maxsize=1)
+def sender_settings() -> SenderSettings:
+    return SenderSettings()
+
+
+def schedule_entry(intent: CampaignIntent, decision: Decision, fallbacks: list[Channel],
+                   reserved: float, partition: int) -> dict:
+    """The scheduled-sends record of a decided send (what the scheduler releases)."""
+    assert decision.channel is not None and decision.send_at is not None
+    send = ScheduledSend(
+        intent_id=intent.intent_id, customer_id=intent.customer_id,
+        campaign_id=intent.campaign_id, kind=intent.kind, channel=decision.channel,
+        send_at=decision.send_at, sender_id=sender_for(decision.channel),
+        content=intent.content.get(decision.channel) if intent.content else None,
+        decided_at=decision.decided_at, fallback_channels=fallbacks,
+        reserved_cost=Decimal(str(round(reserved, 6))))
+    content = {str(c): v.model_dump(mode="json", exclude_none=True)
+               for c, v in (intent.content or {}).items()}
+    return {"send": send.model_dump(mode="json"), "content": content, "state": "waiting",
+            "partition": partition}
+
+
+def restore_send(intent: CampaignIntent, decision: dict, partition: int) -> None:
+    """Replay zone: the decision is on Kafka; make sure its send is scheduled too.
+
+    Only when the scheduled record is missing (lost with the crashed worker): one that
+    exists, in any state, was already handled and must not be released twice.
+    """
+    if decision.get("action") != Action.SEND or scheduled_sends.get(intent.intent_id):
+        return
+    parsed = Decision.model_validate(decision)
+    fallbacks = [Channel(c) for c in intent.channels if c != parsed.channel]
+    scheduled_sends[intent.intent_id] = schedule_entry(intent, parsed, fallbacks, 0.0,
+                                                       partition)
 
 
 async def handle_intent(intent: CampaignIntent, source: Source) -> None:
     if already_decided(intent.intent_id, source.partition, source.offset):
+        replayed = replayed_decisions.get(source.partition, {}).get(intent.intent_id)
+        if replayed is not None:
+            restore_send(intent, replayed, source.partition)
         log.debug("intent already decided; skipped")
         return
     state = customers.get(intent.customer_id)
-    planned = plan(intent, state, datetime.now(UTC), campaigns.get(intent.campaign_id),
+    campaign = campaigns.get(intent.campaign_id)
+    spend_at = spend_key(intent.campaign_id, source.partition)
+    planned = plan(intent, state, datetime.now(UTC), campaign,
                    models=models.get(source.partition),
-                   outcome_window_s=settings.outcome_window_s)
+                   outcome_window_s=settings.outcome_window_s,
+                   budget=Budget(campaign_spend.get(spend_at),
+                                 partition_share(campaign, settings.partitions)))
     decision = planned.decision
     await topics["decisions"].send(
         key=key_bytes(intent.customer_id),
@@ -90,9 +146,16 @@ async def handle_intent(intent: CampaignIntent, source: Source) -> None:
     decided_intents[intent.intent_id] = {
         "at": time.time(), "partition": source.partition, "offset": source.offset,
     }
+    if decision.action != Action.SEND:
+        return
+    scheduled_sends[intent.intent_id] = schedule_entry(intent, decision,
+                                                       list(planned.fallbacks),
+                                                       planned.reserved, source.partition)
+    if planned.reserved:
+        campaign_spend[spend_at] = reserve(campaign_spend.get(spend_at), planned.reserved)
     if planned.pending is not None:  # the learning loop waits for this send's outcome
         pending_outcomes[intent.intent_id] = planned.pending.to_json()
-    if decision.action == Action.SEND and intent.kind == IntentKind.MARKETING:
+    if intent.kind == IntentKind.MARKETING:
         # The fatigue caps count decided marketing sends at their minute.
         # Re-read: another agent may have changed this customer while the send was awaited.
         customers[intent.customer_id] = record_send(customers.get(intent.customer_id),

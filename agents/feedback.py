@@ -12,10 +12,20 @@ import logging
 
 from pydantic import TypeAdapter
 
+from engine import budget
 from engine.feedback import apply_delivery
 from engine.learning import Pending
-from schemas.delivery import DeliveryEvent
-from streams.app import app, customers, models, pending_outcomes, settings, topics
+from schemas.delivery import DeliveryEvent, DeliveryType
+from streams.app import (
+    app,
+    campaign_spend,
+    customers,
+    models,
+    pending_outcomes,
+    scheduled_sends,
+    settings,
+    topics,
+)
 from streams.codec import Source
 from streams.pipeline import gap_guard, run_validated
 
@@ -37,7 +47,27 @@ async def handle_delivery(event: DeliveryEvent, source: Source) -> None:
         partition_models.observe_engagement_hour(step.engaged_local_hour, event.at)
     if step.close_pending:
         pending_outcomes.pop(event.intent_id, None)
+    if is_final(event):
+        settle_spend(event, source.partition)
     models.maybe_checkpoint(source.partition)
+
+
+def is_final(event: DeliveryEvent) -> bool:
+    """The send's last word: sent, cancelled, or failed with no fallback left."""
+    return (event.type in (DeliveryType.SENT, DeliveryType.CANCELLED)
+            or (event.type == DeliveryType.FAILED and event.fallback_channel is None))
+
+
+def settle_spend(event: DeliveryEvent, partition: int) -> None:
+    """Release the send's budget reservation and charge what it cost — once per intent."""
+    entry = scheduled_sends.get(event.intent_id)
+    if not entry or entry.get("settled"):
+        return
+    reserved = float(entry["send"].get("reserved_cost") or 0.0)
+    charged = float(event.cost or 0.0) if event.type == DeliveryType.SENT else 0.0
+    key = budget.spend_key(event.campaign_id, partition)
+    campaign_spend[key] = budget.settle(campaign_spend.get(key), reserved, charged)
+    scheduled_sends[event.intent_id] = {**entry, "settled": True, "at": event.at.timestamp()}
 
 
 @app.agent(topics["delivery"])

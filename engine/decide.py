@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from engine import budget as budget_rules
 from engine import customer_state as cs
 from engine import send_time
 from engine.holdout import in_holdout
@@ -48,10 +49,21 @@ DEFAULT_OUTCOME_WINDOW_S = 48 * 3600.0
 
 @dataclass(frozen=True)
 class Plan:
-    """The decision, and the outcome the learning loop waits for (marketing sends only)."""
+    """The decision, the outcome the learning loop waits for (model-chosen sends), and for
+    a send: the fallback channels (best first) and the budget it reserves."""
 
     decision: Decision
     pending: Pending | None = None
+    fallbacks: tuple[Channel, ...] = ()
+    reserved: float = 0.0
+
+
+@dataclass(frozen=True)
+class Budget:
+    """This partition's spend record for the campaign and its share of the budget."""
+
+    spent: dict[str, float] | None = None
+    share: float | None = None
 
 
 def decide(intent: CampaignIntent, customer: cs.CustomerState | None, now: datetime,
@@ -64,13 +76,32 @@ def decide(intent: CampaignIntent, customer: cs.CustomerState | None, now: datet
 def plan(intent: CampaignIntent, customer: cs.CustomerState | None, now: datetime,
          campaign: dict[str, Any] | None = None, policy: Policy = DEFAULT_POLICY,
          models: ModelSet | None = None,
-         outcome_window_s: float = DEFAULT_OUTCOME_WINDOW_S) -> Plan:
-    """The decision plus, for a model-chosen marketing send, its pending outcome."""
+         outcome_window_s: float = DEFAULT_OUTCOME_WINDOW_S,
+         budget: Budget | None = None) -> Plan:
+    """The decision plus, for a send, its pending outcome, fallbacks and reservation."""
+    planned = _plan(intent, customer, now, campaign, policy, models, outcome_window_s)
+    decision = planned.decision
+    if decision.action != Action.SEND or decision.channel is None:
+        return planned
+    fallbacks = planned.fallbacks
+    cost = budget_rules.reservation(campaign, (decision.channel, *fallbacks))
+    budget = budget or Budget()
+    if not budget_rules.fits(budget.spent, budget.share, cost):
+        return Plan(decision.model_copy(update={
+            "action": Action.SUPPRESS, "channel": None, "send_at": None,
+            "reasons": [Reason.BUDGET_EXHAUSTED], "send_time_reason": None}))
+    return Plan(decision, planned.pending, fallbacks, cost)
+
+
+def _plan(intent: CampaignIntent, customer: cs.CustomerState | None, now: datetime,
+          campaign: dict[str, Any] | None, policy: Policy, models: ModelSet | None,
+          outcome_window_s: float) -> Plan:
     verdict = protect(intent, customer, campaign, now, policy)
     base = {"intent_id": intent.intent_id, "customer_id": intent.customer_id,
             "campaign_id": intent.campaign_id, "decided_at": now}
     if verdict.action != "send" or intent.kind != IntentKind.MARKETING or models is None:
-        return Plan(_rule_decision(verdict, base))
+        rest = tuple(c for c in verdict.eligible if c != verdict.channel)
+        return Plan(_rule_decision(verdict, base), fallbacks=rest)
     share = float((campaign or {}).get("holdout_share") or 0.0)
     if share > 0 and in_holdout(intent.customer_id, intent.campaign_id, share):
         return Plan(Decision(**base, action=Action.HOLDOUT, reasons=[Reason.HOLDOUT],
@@ -116,7 +147,9 @@ def _model_plan(intent: CampaignIntent, customer: cs.CustomerState | None, now: 
         chosen_by=ChosenBy.EXPLORATION if choice.explored else ChosenBy.MODEL)
     pending = pending_for(intent.intent_id, intent.customer_id, intent.campaign_id, channel,
                           context, choice.propensity, send_at, outcome_window_s)
-    return Plan(decision, pending)
+    by_value = sorted((c for c in verdict.eligible if c != channel),
+                      key=lambda c: -choice.expected_values[str(c)])
+    return Plan(decision, pending, tuple(by_value))
 
 
 def _economics(campaign: dict[str, Any] | None, channels: tuple[Channel, ...]

@@ -47,3 +47,7 @@ class DeliveryEvent(OutputModel):
     reason: Annotated[str, StringConstraints(max_length=256)] | None = Field(
         default=None, description="Why (failed, bounced, cancelled): a code, never message text."
     )
+    fallback_channel: Channel | None = Field(
+        default=None,
+        description="On a failed event: the send moved on to this channel (not final).",
+    )

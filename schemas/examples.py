@@ -111,6 +111,17 @@ EXAMPLES: dict[str, list[dict[str, Any]]] = {
             "decided_at": "2025-03-20T07:00:01.300000Z",
         },
     ],
+    "send-attempts": [
+        {
+            "schema_version": 1,
+            "key": "spring-sale-2025:cust-42:whatsapp:attempt",
+            "intent_id": "spring-sale-2025:cust-42",
+            "channel": "whatsapp",
+            "phase": "attempt",
+            "event": None,
+            "at": "2025-03-20T17:30:00.120000Z",
+        }
+    ],
     "ticks": [{"schema_version": 1, "at": "2025-03-20T07:00:05Z"}],
     "scheduled": [
         {

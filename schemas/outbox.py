@@ -8,17 +8,31 @@ identity's rate limit. Both are deliberately minimal; later issues extend them.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, Field, StringConstraints
 
-from schemas.common import Channel, Identifier, OutputModel
+from schemas.common import Channel, Identifier, Money, OutputModel
+from schemas.delivery import DeliveryEvent
 from schemas.intents import ChannelContent, IntentKind
 
-__all__ = ["ScheduledSend", "SendRequest", "SenderId"]
+__all__ = ["Route", "ScheduledSend", "SendAttempt", "SendRequest", "SenderId"]
 
 #: A sender identity: an origination number, sender id, pool or identity ARN, SES identity.
 SenderId = Annotated[str, StringConstraints(min_length=1, max_length=256)]
+
+
+#: Where a message goes: a phone number, e-mail address, WhatsApp id or push endpoint ARN.
+Destination = Annotated[str, StringConstraints(min_length=1, max_length=512)]
+
+
+class Route(OutputModel):
+    """One channel a send can go out on, resolved at release (address included)."""
+
+    channel: Channel
+    sender_id: SenderId
+    destination: Destination
+    content: ChannelContent | None = None
 
 
 class ScheduledSend(OutputModel):
@@ -33,6 +47,12 @@ class ScheduledSend(OutputModel):
     sender_id: SenderId
     content: ChannelContent | None = None
     decided_at: AwareDatetime
+    fallback_channels: list[Channel] = Field(
+        default_factory=list, description="Other allowed channels, best first, for fallback."
+    )
+    reserved_cost: Money | None = Field(
+        default=None, description="Budget reserved for this send (the dearest route it may take)."
+    )
 
 
 class SendRequest(OutputModel):
@@ -49,3 +69,25 @@ class SendRequest(OutputModel):
         default_factory=list, description="Next channels to try on a permanent failure."
     )
     requested_at: AwareDatetime
+    destination: Destination | None = Field(
+        default=None,
+        description="The address on ``channel``, resolved from customer state at release "
+        "(the outbox is keyed by sender, so the send agent cannot read customer state).",
+    )
+    fallbacks: list[Route] = Field(
+        default_factory=list, description="The fallback channels, resolved, in order."
+    )
+
+
+class SendAttempt(OutputModel):
+    """The send agent's write-ahead log: ``attempt`` before calling a provider, ``done``
+    (with the delivery event it produced) after. Internal; never carries an address."""
+
+    key: Annotated[str, StringConstraints(min_length=1, max_length=400)] = Field(
+        description="'<intent_id>:<channel>:<phase>' (unique per phase)."
+    )
+    intent_id: Identifier
+    channel: Channel
+    phase: Literal["attempt", "done"]
+    event: DeliveryEvent | None = None
+    at: AwareDatetime

@@ -21,7 +21,7 @@ from schemas.decisions import Decision
 from schemas.delivery import DeliveryEvent
 from schemas.inbound import InboundMessage
 from schemas.intents import CampaignIntent
-from schemas.outbox import ScheduledSend, SendRequest
+from schemas.outbox import ScheduledSend, SendAttempt, SendRequest
 from schemas.ticks import Tick
 
 __all__ = ["JSON_SCHEMA_DIALECT", "TOPICS", "TopicSpec", "json_schema", "schema_id", "topic_spec"]
@@ -161,6 +161,16 @@ TOPICS: tuple[TopicSpec, ...] = (
         description="One confirmation owed per STOP/START/HELP keyword: what changed on "
         "which channel and which template to answer with.",
         operation="send",
+    ),
+    TopicSpec(
+        name="send-attempts",
+        key="sender_id",
+        key_description="sender identity (co-partitioned with the outbox record it follows)",
+        value=SendAttempt,
+        description="The send agent's write-ahead record: 'attempt' (acknowledged before the "
+        "provider is called) and 'done' (with the outcome); after a crash it tells a send "
+        "that may have gone out from one that did not, so nothing is silently resent.",
+        internal=True,
     ),
     TopicSpec(
         name="ticks",

@@ -98,9 +98,28 @@ pending_outcomes = table("pending-outcomes", "Sends waiting for an engagement or
 #: str(partition) → engine.model_set.ModelSet checkpoint of that partition's learned models.
 model_checkpoints = table("model-checkpoints", "Learned models, one record per partition.")
 
+#: intent_id → a decided send: {"send": ScheduledSend, "content": {...}, "state": ...}
+#: (waiting → released | cancelled → settled); kept a while after settling so a replay
+#: cannot release it twice, then dropped by the schedule agent's tick.
+scheduled_sends = table("scheduled-sends", "Decided sends: waiting, released, settled.")
+#: "<campaign_id>@<partition>" → {"charged": x, "reserved": y}: this partition's spend.
+campaign_spend = table("campaign-spend", "Per-partition campaign spend (engine.budget).")
+#: intent_id → what the send agent did with it (on the outbox partitions).
+send_log = table("send-log", "Sends already handed to a provider (dedupe on outbox).")
+
 #: partition → the learned models of that partition (decide reads, feedback teaches).
 models = ModelRegistry(model_checkpoints, settings.checkpoint_every,
                        settings.checkpoint_interval_s)
+
+#: provider message id → {intent_id, customer_id, campaign_id, channel}: lets the
+#: normalize agent (keyed by provider message id) resolve events that carry no ids.
+message_index = app.GlobalTable(
+    "message-index",
+    default=None,
+    partitions=settings.partitions,
+    schema=faust.Schema(key_serializer="json", value_serializer="json"),
+    help="Provider message id → intent, written by the send agent.",
+)
 
 #: campaign_id → CampaignConfig as a JSON dict; global: every worker holds every campaign.
 campaigns = app.GlobalTable(

@@ -24,6 +24,16 @@ log = logging.getLogger(__name__)
 Handler = Callable[[T, Source], Awaitable[None]]
 
 
+class Rejected(Exception):
+    """Raised by a handler for a valid-looking message it cannot use: dead-letter it with
+    ``error_type`` and ``reason`` (which must name fields and codes only, never values)."""
+
+    def __init__(self, error_type: str, reason: str) -> None:
+        super().__init__(f"{error_type}: {reason}")
+        self.error_type = error_type
+        self.reason = reason
+
+
 async def send_dead_letter(topics: dict[str, Any], letter: DeadLetter) -> None:
     """Write ``letter`` to dead-letters, keyed by the original message key."""
     key = base64.b64decode(letter.key_b64) if letter.key_b64 else None
@@ -70,6 +80,10 @@ async def handle_one(source: Source, value: bytes | None, adapter: TypeAdapter[T
         return
     try:
         await handler(result, source)
+    except Rejected as exc:  # the handler understood the message and refuses it
+        await send_dead_letter(topics, DeadLetter.from_failure(
+            topic=source.topic, partition=source.partition, offset=source.offset,
+            key=source.key, value=value or b"", error_type=exc.error_type, error=exc.reason))
     except Exception as exc:  # noqa: BLE001 - one bad message must not stop the partition
         # Only the exception type: its message may quote personal data (invariant 7).
         log.error("handler failed on %s[%d]@%d: %s", source.topic, source.partition,

@@ -38,9 +38,17 @@ async def ids_written_since(bootstrap: str | list[str], topic: str, partition: i
                             timeout_s: float = 15.0) -> set[str]:
     """``id_field`` of the records at the end of ``topic[partition]`` whose source offset
     is ≥ ``committed``, read backwards in chunks until an older one shows up."""
+    return set(await records_written_since(bootstrap, topic, partition, committed, id_field,
+                                           timeout_s))
+
+
+async def records_written_since(bootstrap: str | list[str], topic: str, partition: int,
+                                committed: int, id_field: str = "intent_id",
+                                timeout_s: float = 15.0) -> dict[str, dict]:
+    """Like ``ids_written_since``, with each id's (newest) JSON record."""
     tp = TopicPartition(topic, partition)
     end = (await fetch_highwaters(bootstrap, [tp], timeout_s=timeout_s))[tp]
-    ids: set[str] = set()
+    ids: dict[str, dict] = {}
     upper = end
     while upper > 0:
         lower = max(upper - CHUNK, 0)
@@ -51,7 +59,8 @@ async def ids_written_since(bootstrap: str | list[str], topic: str, partition: i
                 reached_older = True  # written before the replay zone
                 continue
             try:
-                ids.add(str(json.loads(record.value)[id_field]))
+                value = json.loads(record.value)
+                ids.setdefault(str(value[id_field]), value)
             except (ValueError, KeyError, TypeError):
                 continue
         if reached_older:

@@ -29,6 +29,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, StringConstraints
 from engine.normalize.model import NormalizeError, Outcome, ReasonCode
 from engine.normalize.parsing import label, parse, snake
 from engine.normalize.resolve import ID_KEYS
+from engine.tag_codec import decode_tag_value
 from schemas.common import Channel
 from schemas.delivery import DeliveryType
 
@@ -183,7 +184,7 @@ def from_record(raw: Any) -> list[Outcome]:
             provider_message_id=record.mail.messageId,
             fingerprint=(str(kind), at.isoformat(), *extra),
             id_source=_ID_SOURCE,
-            tagged_ids={key: tags[key][0] for key in ID_KEYS if tags.get(key)},
+            tagged_ids={key: decode_tag_value(tags[key][0]) for key in ID_KEYS if tags.get(key)},
             lookup_keys=(record.mail.messageId,),
             reason=reason,
         )

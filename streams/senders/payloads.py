@@ -20,11 +20,11 @@ import re
 from typing import Any
 from urllib.parse import quote
 
+from engine.tag_codec import MAX_TAG_VALUE, encode_tag_value
 from schemas.intents import ChannelContent, IntentKind
 from schemas.outbox import SendRequest
 from streams.senders.base import ErrorKind, Reason, SendError
 from streams.senders.config import SenderSettings
-from streams.senders.tags import MAX_TAG_VALUE, encode_tag_value
 
 __all__ = [
     "E164",

@@ -95,6 +95,7 @@ def test_topics_are_the_designed_topology() -> None:
         "delivery-raw",
         "delivery",
         "keyword-acks",
+        "send-attempts",
         "ticks",
         "dead-letters",
     ]
@@ -430,7 +431,7 @@ def test_every_message_model_has_schema_version_1() -> None:
         if isinstance(spec.value, type) and issubclass(spec.value, BaseModel)
     ]
     models += [ProfileUpdate, ConsentUpdate, TicketUpdate, EraseRequest]
-    assert len(models) == 14
+    assert len(models) == 15
     for model in models:
         assert model.model_fields["schema_version"].default == 1, model
 

@@ -1,0 +1,205 @@
+"""send: the outbox → a provider, at the configured rate, with no silent resend after a crash.
+
+The outbox is keyed by sender identity, so one consumer owns one identity's token bucket
+and the configured TPS holds globally however many workers run. A campaign's ``tps`` is
+split evenly over the outbox partitions (each partition gets ``tps / partitions``).
+
+Write-ahead, per send (``send-attempts``, co-partitioned with the outbox):
+
+1. ``attempt`` — acknowledged by the broker *before* the provider is called;
+2. the provider call (retries with backoff for throttling and transient errors);
+3. ``done`` with the delivery event — acknowledged — then the event on ``delivery``.
+
+After a crash, the outbox records past the last commit are processed again. For each, the
+read-back of ``send-attempts`` says what happened: ``done`` → emit its event again
+(idempotent downstream: the event id is stable), ``attempt`` without ``done`` → the
+provider may or may not have taken it, so it is *not* sent again; it becomes a ``failed``
+event with reason ``unconfirmed_after_crash``. Nothing is silently resent; the price is
+that a send caught in that window (the provider call plus one acknowledged produce) is
+reported as failed even when it went out.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from datetime import UTC, datetime
+from typing import Literal
+
+from aiokafka import TopicPartition
+from pydantic import TypeAdapter
+
+from engine.budget import channel_cost
+from schemas.common import Channel
+from schemas.delivery import DeliveryEvent, DeliveryType
+from schemas.outbox import SendAttempt, SendRequest
+from streams.app import app, campaigns, message_index, send_log, settings, topics
+from streams.codec import Source, encode, key_bytes
+from streams.lag import committed_offsets
+from streams.pipeline import gap_guard, run_validated
+from streams.recent import records_written_since, source_offset_header
+from streams.senders.base import ErrorKind, Sender, SendError
+from streams.senders.config import SenderSettings
+from streams.senders.factory import build_sender
+from streams.senders.rate_limit import BucketRegistry, TokenBucket
+from streams.senders.retry import send_with_retries
+from streams.senders.simulator import SimulatorSender
+
+log = logging.getLogger(__name__)
+REQUEST = TypeAdapter(SendRequest)
+UNCONFIRMED = "unconfirmed_after_crash"
+
+#: partition → {"<intent>:<channel>:<phase>": SendAttempt json} written after the commit.
+replayed_attempts: dict[int, dict[str, dict]] = {}
+
+
+class SendPath:
+    """The sender and the buckets of this worker, built on first use (never at import)."""
+
+    def __init__(self) -> None:
+        self.config: SenderSettings | None = None
+        self.sender: Sender | None = None
+        self.identities: BucketRegistry | None = None
+        self.campaign_buckets: dict[str, TokenBucket] = {}
+        self.rng = random.Random()
+
+    async def ready(self) -> Sender:
+        if self.sender is None:
+            self.config = SenderSettings()
+            config = self.config
+            sender = build_sender(config, region=settings.aws_region,
+                                  endpoint_url=settings.aws_endpoint_url,
+                                  simulator=SimulatorSender())
+            await sender.start()
+            self.identities = BucketRegistry(
+                lambda _identity: TokenBucket(config.send_tps, config.send_burst))
+            self.sender = sender
+        return self.sender
+
+    def campaign_bucket(self, campaign_id: str) -> TokenBucket | None:
+        tps = (campaigns.get(campaign_id) or {}).get("tps")
+        if not tps:
+            return None
+        share = float(tps) / settings.partitions
+        bucket = self.campaign_buckets.get(campaign_id)
+        if bucket is None or bucket.rate > share:  # new, or the campaign's tps went down
+            bucket = self.campaign_buckets[campaign_id] = TokenBucket(share, max(1.0, share))
+        return bucket
+
+
+path = SendPath()
+
+
+@app.on_partitions_assigned.connect
+async def load_replayed_attempts(sender: object, assigned: set, **kwargs: object) -> None:
+    """Read back the write-ahead records written after the last committed outbox offset."""
+    outbox = settings.topic("outbox")
+    tps = sorted((TopicPartition(tp.topic, tp.partition) for tp in assigned
+                  if tp.topic == outbox), key=lambda tp: tp.partition)
+    committed = await committed_offsets(settings.bootstrap, settings.app_id, tps)
+    replayed_attempts.clear()
+    for tp in tps:
+        replayed_attempts[tp.partition] = await records_written_since(
+            settings.bootstrap, settings.topic("send-attempts"), tp.partition, committed[tp],
+            id_field="key")
+
+
+async def handle_send(request: SendRequest, source: Source) -> None:
+    key = f"{request.intent_id}:{request.channel}"
+    if send_log.get(key):
+        return  # handed to the provider before, and its outcome is on Kafka
+    replay = replayed_attempts.get(source.partition, {})
+    if f"{key}:done" in replay:
+        event = DeliveryEvent.model_validate(replay[f"{key}:done"]["event"])
+        await finish(request, event, source)  # the outcome again; its event id is stable
+        return
+    if f"{key}:attempt" in replay:
+        log.warning("send %s may have reached the provider before a crash: not resent", key)
+        await finish(request, event_for(request, DeliveryType.FAILED, reason=UNCONFIRMED),
+                     source, write_ahead=True)
+        return
+    sender = await path.ready()
+    await write_ahead_record(request, "attempt", None, source)
+    event = await deliver(sender, request)
+    await finish(request, event, source, write_ahead=True)
+
+
+async def deliver(sender: Sender, request: SendRequest) -> DeliveryEvent:
+    """One provider send with retries; the delivery event that says how it went."""
+    assert path.config is not None and path.identities is not None
+    config = path.config
+    campaign_bucket = path.campaign_bucket(request.campaign_id)
+    if campaign_bucket is not None:
+        await campaign_bucket.acquire()
+    if request.destination is None:
+        return event_for(request, DeliveryType.FAILED, reason="no_destination")
+    try:
+        result = await send_with_retries(
+            sender, request, request.destination, bucket=path.identities.get(request.sender_id),
+            max_attempts=config.retry_max_attempts, base_delay=config.retry_base_delay_s,
+            max_delay=config.retry_max_delay_s, rng=path.rng)
+    except SendError as err:
+        fallback = request.fallbacks[0] if err.kind == ErrorKind.PERMANENT and \
+            request.fallbacks else None
+        return event_for(request, DeliveryType.FAILED, reason=err.reason,
+                         fallback=fallback.channel if fallback else None)
+    message_index[result.provider_message_id] = {
+        "intent_id": request.intent_id, "customer_id": request.customer_id,
+        "campaign_id": request.campaign_id, "channel": str(request.channel)}
+    return event_for(request, DeliveryType.SENT, provider_message_id=result.provider_message_id,
+                     cost=channel_cost(campaigns.get(request.campaign_id), request.channel))
+
+
+async def finish(request: SendRequest, event: DeliveryEvent, source: Source, *,
+                 write_ahead: bool = False) -> None:
+    """Record the outcome (durably), tell the customer partition, start the fallback."""
+    if write_ahead:
+        await write_ahead_record(request, "done", event, source)
+    await topics["delivery"].send(key=key_bytes(request.customer_id), value=encode(event))
+    if event.fallback_channel is not None:
+        await topics["outbox"].send(key=key_bytes(request.fallbacks[0].sender_id),
+                                    value=encode(next_request(request)))
+    send_log[f"{request.intent_id}:{request.channel}"] = {"type": str(event.type),
+                                                          "at": time.time()}
+
+
+async def write_ahead_record(request: SendRequest, phase: Literal["attempt", "done"],
+                             event: DeliveryEvent | None,
+                             source: Source) -> None:
+    """A send-attempts record, acknowledged by the broker before we go on."""
+    record = SendAttempt(key=f"{request.intent_id}:{request.channel}:{phase}",
+                         intent_id=request.intent_id, channel=request.channel, phase=phase,
+                         event=event, at=datetime.now(UTC))
+    await app.producer.send_and_wait(
+        settings.topic("send-attempts"), key_bytes(request.sender_id), encode(record),
+        partition=None, timestamp=None, headers=source_offset_header(source.offset))
+
+
+def next_request(request: SendRequest) -> SendRequest:
+    """The same send on the next fallback route."""
+    route, rest = request.fallbacks[0], request.fallbacks[1:]
+    return request.model_copy(update={
+        "channel": route.channel, "sender_id": route.sender_id,
+        "destination": route.destination, "content": route.content, "fallbacks": rest,
+        "fallback_channels": [r.channel for r in rest], "requested_at": datetime.now(UTC)})
+
+
+def event_for(request: SendRequest, kind: DeliveryType, *, reason: str | None = None,
+              provider_message_id: str | None = None, cost: float | None = None,
+              fallback: Channel | None = None) -> DeliveryEvent:
+    return DeliveryEvent(
+        event_id=f"{request.intent_id}:{request.channel}:{kind}", intent_id=request.intent_id,
+        customer_id=request.customer_id, campaign_id=request.campaign_id,
+        channel=request.channel, type=kind, at=datetime.now(UTC),
+        provider_message_id=provider_message_id,
+        cost=None if cost is None else round(cost, 6), reason=reason,
+        fallback_channel=fallback)
+
+
+@app.agent(topics["outbox"])
+async def send_outbox(stream):  # type: ignore[no-untyped-def]  # faust agent
+    await run_validated(
+        stream, REQUEST, handle_send, topics,
+        key_field="sender_id", partitions=settings.partitions, gaps=gap_guard(settings),
+    )  # fmt: skip
