@@ -76,7 +76,9 @@ def test_demo_decides_every_sample_intent_once(tmp_path):
     reasons = dict(summary["by_reason"])
     reasons.pop("quiet_hours", None)  # whether a send waits for morning depends on the clock
     assert reasons == {"erased": 2, "expired": 1, "no_consent": 2, "no_contact": 3}
-    assert summary["by_channel"] == {"sms": 5, "email": 2, "push": 2, "whatsapp": 1}
+    # Marketing channels are model A's pick among the allowed, consented ones.
+    assert sum(summary["by_channel"].values()) == 10
+    assert set(summary["by_channel"]) <= {"sms", "email", "push", "whatsapp"}
     assert summary["dead_letters"] == {"json": 1, "validation": 2}
 
 
