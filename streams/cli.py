@@ -32,6 +32,8 @@ app.add_typer(schema_app, name="schema")
 app.add_typer(guardrail_app, name="guardrail", help="Model C, the anger guardrail: score texts.")
 app.add_typer(events_app, name="events", help="Raw AWS delivery events: normalize them.")
 app.add_typer(policy_app, name="policy", help="Model A, the channel bandit: offline replay.")
+ingest_app = typer.Typer(help="Bring AWS delivery events into Kafka (delivery-raw).")
+app.add_typer(ingest_app, name="ingest")
 
 console = Console()
 err = Console(stderr=True)
@@ -269,6 +271,34 @@ def tail(
         fail(f"cannot read {topic} from {settings.broker}: {type(exc).__name__}")
     if not raw_json:
         err.print(f"{count} record(s)")
+
+
+@ingest_app.command("sqs")
+def ingest_sqs(
+    queue_url: Annotated[str, typer.Argument(help="SQS queue the EventBridge rules feed.")],
+    max_messages: Annotated[int | None, typer.Option(min=1, help="Stop after N messages.")]
+    = None,
+    idle_exit: Annotated[float | None, typer.Option(
+        min=0, help="Stop after SECONDS without a message (default: run until Ctrl-C).")] = None,
+    progress_every: Annotated[int, typer.Option(min=1, help="Progress line every N.")] = 1000,
+) -> None:
+    """Long-poll QUEUE_URL and produce each AWS event to delivery-raw (delete after the ack)."""
+    from streams.ingest import IngestConfig, IngestError, run_ingest
+
+    settings = load_settings()
+    config = IngestConfig(queue_url=queue_url, bootstrap=settings.bootstrap,
+                          topic=settings.topic("delivery-raw"), max_messages=max_messages,
+                          idle_exit_s=idle_exit, progress_every=progress_every)
+    try:
+        stats = run_ingest(config, region=settings.aws_region,
+                           endpoint_url=settings.aws_endpoint_url, handle_signals=True,
+                           on_progress=lambda s: err.print(s.line(), highlight=False,
+                                                             soft_wrap=True))
+    except IngestError as exc:
+        fail(str(exc))
+    console.print(stats.line(), highlight=False, soft_wrap=True)
+    if stats.left_on_queue:
+        raise typer.Exit(2)
 
 
 @schema_app.command("export")
