@@ -401,5 +401,9 @@ async def _run(config: IngestConfig, region: str, endpoint_url: str | None,
 def run_ingest(config: IngestConfig, *, region: str, endpoint_url: str | None = None,
                on_progress: Callable[[IngestStats], None] | None = None,
                handle_signals: bool = False) -> IngestStats:
-    """Blocking entry for the CLI: SIGINT/SIGTERM finish the current batch, then stop."""
+    """Blocking entry for the CLI: SIGINT/SIGTERM finish the current batch, then stop.
+
+    A long poll in flight is not cut short (boto3 blocks), so stopping takes up to
+    ``wait_time_s`` (20 s), below ECS's default 30 s stop timeout.
+    """
     return asyncio.run(_run(config, region, endpoint_url, on_progress, handle_signals))
