@@ -42,7 +42,7 @@ from streams.recent import records_written_since, source_offset_header
 from streams.senders.base import ErrorKind, Sender, SendError
 from streams.senders.config import SenderSettings
 from streams.senders.factory import build_sender
-from streams.senders.rate_limit import BucketRegistry, TokenBucket
+from streams.senders.rate_limit import BucketRegistry, Prepaid, TokenBucket
 from streams.senders.retry import send_with_retries
 from streams.senders.simulator import SimulatorSender
 
@@ -120,23 +120,32 @@ async def handle_send(request: SendRequest, source: Source) -> None:
                      source, write_ahead=True)
         return
     sender = await path.ready()
+    bucket = await take_tokens(request)  # wait for the rate *before* the write-ahead window
     await write_ahead_record(request, "attempt", None, source)
-    event = await deliver(sender, request)
+    event = await deliver(sender, request, bucket)
     await finish(request, event, source, write_ahead=True)
 
 
-async def deliver(sender: Sender, request: SendRequest) -> DeliveryEvent:
-    """One provider send with retries; the delivery event that says how it went."""
-    assert path.config is not None and path.identities is not None
-    config = path.config
+async def take_tokens(request: SendRequest) -> Prepaid:
+    """One token of the campaign's bucket (if it has a tps) and of the identity's."""
+    assert path.identities is not None
     campaign_bucket = path.campaign_bucket(request.campaign_id)
     if campaign_bucket is not None:
         await campaign_bucket.acquire()
+    bucket = path.identities.get(request.sender_id)
+    await bucket.acquire()
+    return Prepaid(bucket)
+
+
+async def deliver(sender: Sender, request: SendRequest, bucket: Prepaid) -> DeliveryEvent:
+    """One provider send with retries; the delivery event that says how it went."""
+    assert path.config is not None
+    config = path.config
     if request.destination is None:
         return event_for(request, DeliveryType.FAILED, reason="no_destination")
     try:
         result = await send_with_retries(
-            sender, request, request.destination, bucket=path.identities.get(request.sender_id),
+            sender, request, request.destination, bucket=bucket,
             max_attempts=config.retry_max_attempts, base_delay=config.retry_base_delay_s,
             max_delay=config.retry_max_delay_s, rng=path.rng)
     except SendError as err:

@@ -139,3 +139,25 @@ class BucketRegistry:
 
     def __len__(self) -> int:
         return len(self._buckets)
+
+
+class Prepaid:
+    """A limiter whose first token was already taken (the caller acquired it up front, so a
+    wait for the bucket does not sit inside a window that must stay short); later
+    acquisitions — retries — and the AIMD feedback go to the real bucket."""
+
+    def __init__(self, bucket: TokenBucket) -> None:
+        self._bucket = bucket
+        self._paid = True
+
+    async def acquire(self) -> None:
+        if self._paid:
+            self._paid = False
+            return
+        await self._bucket.acquire()
+
+    def on_throttle(self) -> None:
+        self._bucket.on_throttle()
+
+    def on_success(self) -> None:
+        self._bucket.on_success()

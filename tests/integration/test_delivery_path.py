@@ -142,3 +142,22 @@ def test_scheduled_sends_survive_kill_9_none_lost_none_doubled(smartrouter_broke
         if kinds == {"failed"}:
             assert {reason for _, _, reason in seen} == {"unconfirmed_after_crash"}
     assert sum(calls.values()) >= len(people) - 1
+
+
+def test_one_identity_keeps_its_rate_with_two_workers(smartrouter_broker, fake_aws, tmp_path):
+    tps, people = 5.0, [f"r-{i:03d}" for i in range(30)]
+    env = aws_env(fake_aws, SMARTROUTER_SEND_TPS=str(tps), SMARTROUTER_SEND_BURST="1")
+    with running_stack(smartrouter_broker, extra_env=env) as first, \
+            running_stack(smartrouter_broker, data_dir=tmp_path / "second", extra_env=env,
+                          prefix=first.prefix):
+        first.produce("customer-updates", [profile(c, sms="+15550100001") for c in people])
+        first.wait_processed("customer-updates")
+        first.produce("intents", [intent(f"r-{c}", c, channels=["sms"], content=BODY)
+                                  for c in people])
+        wait_for(first, "delivery", lambda r: len(r) >= len(people), timeout_s=90)
+    arrivals = sorted(r.at for r in fake_aws.of("SendTextMessage"))
+    assert len(arrivals) == len(people)
+    busiest = max(sum(1 for t in arrivals if start <= t < start + 1.0) for start in arrivals)
+    assert busiest <= tps + 1  # the rate, plus the one token a full bucket holds
+    measured = (len(arrivals) - 1) / (arrivals[-1] - arrivals[0])
+    assert measured <= tps * 1.05 and measured >= tps * 0.8, measured
