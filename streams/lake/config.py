@@ -1,0 +1,64 @@
+"""Lake settings, read from ``SMARTROUTER_*`` like :mod:`streams.settings`.
+
+Kept apart from the worker ``Settings`` so the lake (and its heavy imports) stays optional;
+``data_dir``, ``aws_region`` and ``aws_endpoint_url`` read the same variables as there, so
+one environment points the demo and ``smartrouter report`` at the same lake.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class LakeSettings(BaseSettings):
+    """Which catalog and warehouse, how big a batch, how long snapshots live."""
+
+    model_config = SettingsConfigDict(env_prefix="SMARTROUTER_", frozen=True, extra="ignore")
+
+    data_dir: Path = Field(default=Path(".smartrouter"), description="Same as the worker's.")
+    lake_catalog: Literal["sql", "rest", "glue"] = Field(
+        default="sql",
+        description="'sql' (SQLite file under the data dir unless lake_uri says otherwise), "
+        "'rest' (an Iceberg REST catalog at lake_uri) or 'glue' (AWS Glue + S3 warehouse).",
+    )
+    lake_catalog_name: str = Field(default="smartrouter", description="pyiceberg catalog name.")
+    lake_namespace: str = Field(default="smartrouter", description="Namespace / Glue database.")
+    lake_uri: str | None = Field(
+        default=None,
+        description="sql: SQLAlchemy URL (default sqlite:///<data_dir>/lake/catalog.db); "
+        "rest: the REST catalog URL (required).",
+    )
+    lake_warehouse: str | None = Field(
+        default=None,
+        description="Warehouse location: file://<data_dir>/lake/warehouse by default for sql; "
+        "s3://bucket/prefix for glue (required); optional for rest.",
+    )
+    lake_properties: dict[str, str] = Field(
+        default_factory=dict,
+        description="Extra pyiceberg catalog properties as JSON (REST token, s3.* options).",
+    )
+    lake_batch_rows: int = Field(
+        default=10_000, ge=1, description="A sink batch commits at this many rows…"
+    )
+    lake_batch_seconds: float = Field(
+        default=60.0, gt=0, description="…or this many seconds after its first row."
+    )
+    lake_snapshot_retention_hours: float = Field(
+        default=72.0, ge=0,
+        description="maintain expires snapshots older than this; it is also how long erased "
+        "rows survive in old files (time travel) after an erasure.",
+    )
+    lake_orphan_age_hours: float = Field(
+        default=24.0, gt=0,
+        description="maintain deletes unreferenced files only when older than this, so a "
+        "writer's files that are not committed yet are never touched.",
+    )
+    lake_compact_min_files: int = Field(
+        default=4, ge=2, description="maintain compacts a day partition from this many files."
+    )
+    aws_region: str = Field(default="us-east-1")
+    aws_endpoint_url: str | None = Field(default=None, description="Tests, local emulators.")
