@@ -15,7 +15,6 @@ import time
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from aiokafka import TopicPartition
 from pydantic import TypeAdapter
 
 from engine.budget import partition_share, reserve, spend_key
@@ -38,47 +37,34 @@ from streams.app import (
     topics,
 )
 from streams.codec import Source, encode, key_bytes
-from streams.lag import committed_offsets
 from streams.pipeline import gap_guard, run_validated
-from streams.recent import records_written_since, source_offset_header
+from streams.recent import ReplayZone, source_offset_header
 from streams.senders.config import SenderSettings
 
 log = logging.getLogger(__name__)
 INTENT = TypeAdapter(CampaignIntent)
 
-#: partition → {intent_id: decision} the replay zone already wrote to Kafka.
-replayed_decisions: dict[int, dict[str, dict]] = {}
+#: The decisions the replay zone (input past the last commit) already wrote to Kafka.
+replayed_decisions = ReplayZone("intents", "decisions")
 
 
-@app.on_partitions_assigned.connect
-async def load_replayed_decisions(sender: object, assigned: set, **kwargs: object) -> None:
-    """Before processing resumes, read back the decisions written after the last commit."""
-    intents_topic = settings.topic("intents")
-    tps = sorted((TopicPartition(tp.topic, tp.partition) for tp in assigned
-                  if tp.topic == intents_topic), key=lambda tp: tp.partition)
-    committed = await committed_offsets(settings.bootstrap, settings.app_id, tps)
-    loaded = {}
-    for tp in tps:
-        loaded[tp.partition] = await records_written_since(
-            settings.bootstrap, settings.topic("decisions"), tp.partition, committed[tp]
-        )
-    replayed_decisions.clear()
-    replayed_decisions.update(loaded)
-    log.info("replay zone: %d decisions already on Kafka across %d partitions",
-             sum(map(len, loaded.values())), len(tps))
+@app.on_partitions_revoked.connect
+async def forget_replayed_decisions(sender: object, revoked: set, **kwargs: object) -> None:
+    replayed_decisions.invalidate()
 
 
-def already_decided(intent_id: str, partition: int, offset: int) -> bool:
+def already_decided(intent_id: str, partition: int, offset: int,
+                    replayed: dict[str, dict]) -> bool:
     """True when this intent already has a decision on Kafka (or will, from an earlier message).
 
     A mark left by *another* message means an earlier message decided the intent. A mark
     left by *this* message means it was processed before a crash: it counts only if its
-    decision made it to Kafka.
+    decision made it to Kafka (``replayed``: the partition's replay-zone decisions).
     """
     mark = decided_intents.get(intent_id)
     if mark is not None and (mark.get("partition"), mark.get("offset")) != (partition, offset):
         return True
-    return intent_id in replayed_decisions.get(partition, {})
+    return intent_id in replayed
 
 
 def sender_for(channel: Channel) -> str:
@@ -123,10 +109,10 @@ def restore_send(intent: CampaignIntent, decision: dict, partition: int) -> None
 
 
 async def handle_intent(intent: CampaignIntent, source: Source) -> None:
-    if already_decided(intent.intent_id, source.partition, source.offset):
-        replayed = replayed_decisions.get(source.partition, {}).get(intent.intent_id)
-        if replayed is not None:
-            restore_send(intent, replayed, source.partition)
+    replay = await replayed_decisions.records(settings, source.partition)
+    if already_decided(intent.intent_id, source.partition, source.offset, replay):
+        if intent.intent_id in replay:
+            restore_send(intent, replay[intent.intent_id], source.partition)
         log.debug("intent already decided; skipped")
         return
     state = customers.get(intent.customer_id)
@@ -146,6 +132,8 @@ async def handle_intent(intent: CampaignIntent, source: Source) -> None:
     decided_intents[intent.intent_id] = {
         "at": time.time(), "partition": source.partition, "offset": source.offset,
     }
+    replayed_decisions.remember(source.partition, intent.intent_id,
+                                decision.model_dump(mode="json"))
     if decision.action != Action.SEND:
         return
     scheduled_sends[intent.intent_id] = schedule_entry(intent, decision,

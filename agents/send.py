@@ -27,7 +27,6 @@ import time
 from datetime import UTC, datetime
 from typing import Literal
 
-from aiokafka import TopicPartition
 from pydantic import TypeAdapter
 
 from engine.budget import channel_cost
@@ -36,9 +35,8 @@ from schemas.delivery import DeliveryEvent, DeliveryType
 from schemas.outbox import SendAttempt, SendRequest
 from streams.app import app, campaigns, message_index, send_log, settings, topics
 from streams.codec import Source, encode, key_bytes
-from streams.lag import committed_offsets
 from streams.pipeline import gap_guard, run_validated
-from streams.recent import records_written_since, source_offset_header
+from streams.recent import ReplayZone, source_offset_header
 from streams.senders.base import ErrorKind, Sender, SendError
 from streams.senders.config import SenderSettings
 from streams.senders.factory import build_sender
@@ -50,8 +48,8 @@ log = logging.getLogger(__name__)
 REQUEST = TypeAdapter(SendRequest)
 UNCONFIRMED = "unconfirmed_after_crash"
 
-#: partition → {"<intent>:<channel>:<phase>": SendAttempt json} written after the commit.
-replayed_attempts: dict[int, dict[str, dict]] = {}
+#: The write-ahead records ("<intent>:<channel>:<phase>") written past the last commit.
+replayed_attempts = ReplayZone("outbox", "send-attempts", id_field="key")
 
 
 class SendPath:
@@ -91,25 +89,16 @@ class SendPath:
 path = SendPath()
 
 
-@app.on_partitions_assigned.connect
-async def load_replayed_attempts(sender: object, assigned: set, **kwargs: object) -> None:
-    """Read back the write-ahead records written after the last committed outbox offset."""
-    outbox = settings.topic("outbox")
-    tps = sorted((TopicPartition(tp.topic, tp.partition) for tp in assigned
-                  if tp.topic == outbox), key=lambda tp: tp.partition)
-    committed = await committed_offsets(settings.bootstrap, settings.app_id, tps)
-    replayed_attempts.clear()
-    for tp in tps:
-        replayed_attempts[tp.partition] = await records_written_since(
-            settings.bootstrap, settings.topic("send-attempts"), tp.partition, committed[tp],
-            id_field="key")
+@app.on_partitions_revoked.connect
+async def forget_replayed_attempts(sender: object, revoked: set, **kwargs: object) -> None:
+    replayed_attempts.invalidate()
 
 
 async def handle_send(request: SendRequest, source: Source) -> None:
     key = f"{request.intent_id}:{request.channel}"
     if send_log.get(key):
         return  # handed to the provider before, and its outcome is on Kafka
-    replay = replayed_attempts.get(source.partition, {})
+    replay = await replayed_attempts.records(settings, source.partition)
     if f"{key}:done" in replay:
         event = DeliveryEvent.model_validate(replay[f"{key}:done"]["event"])
         await finish(request, event, source)  # the outcome again; its event id is stable

@@ -11,12 +11,16 @@ the first one older than the committed offset. Bounded by what one commit interv
 from __future__ import annotations
 
 import json
+import logging
+from typing import Any
 
 from aiokafka import TopicPartition
 
 from streams.gaps import read_range
 from streams.highwater import fetch_highwaters
+from streams.lag import committed_offsets
 
+log = logging.getLogger(__name__)
 SOURCE_OFFSET_HEADER = "sr-source-offset"
 CHUNK = 2000
 
@@ -67,3 +71,57 @@ async def records_written_since(bootstrap: str | list[str], topic: str, partitio
             break
         upper = lower
     return ids
+
+
+async def replayed_records(settings: Any, partition: int, input_topic: str, output_topic: str,
+                           id_field: str = "intent_id") -> dict[str, dict]:
+    """The ``output_topic`` records (by ``id_field``) written from ``input_topic[partition]``
+    offsets at or after the group's committed offset — what a crashed owner already did
+    with the messages about to be processed again."""
+    from streams.admin import list_topics
+
+    existing = {t.name for t in await list_topics(settings.bootstrap)}
+    if settings.topic(output_topic) not in existing:  # never written: nothing to read back
+        return {}
+    tp = TopicPartition(settings.topic(input_topic), partition)
+    committed = await committed_offsets(settings.bootstrap, settings.app_id, [tp])
+    return await records_written_since(settings.bootstrap, settings.topic(output_topic),
+                                       partition, committed[tp], id_field)
+
+
+class ReplayZone:
+    """The replay zone of one agent, read back per partition on the first message after an
+    assignment, in the agent's own task.
+
+    Not in an ``on_partitions_assigned`` receiver: faust resumes the streams without
+    waiting for those (and may run them on its consumer thread), so a message could be
+    handled before the read-back was there.
+    """
+
+    def __init__(self, input_topic: str, output_topic: str, id_field: str = "intent_id") -> None:
+        self.input_topic = input_topic
+        self.output_topic = output_topic
+        self.id_field = id_field
+        self._records: dict[int, dict[str, dict]] = {}
+
+    def invalidate(self) -> None:
+        """A rebalance began: committed offsets may move, read back again when needed."""
+        self._records = {}
+
+    def remember(self, partition: int, record_id: str, record: dict) -> None:
+        """Count a record this process just wrote, so a second delivery of the same input
+        offset (faust re-delivers what the gap guard already repaired, now and then)
+        finds it like one written before the crash."""
+        cached = self._records.get(partition)
+        if cached is not None:
+            cached[record_id] = record
+
+    async def records(self, settings: Any, partition: int) -> dict[str, dict]:
+        cached = self._records.get(partition)
+        if cached is None:
+            cached = await replayed_records(settings, partition, self.input_topic,
+                                            self.output_topic, self.id_field)
+            self._records[partition] = cached
+            log.info("replay zone of %s[%d]: %d records already on %s", self.input_topic,
+                     partition, len(cached), self.output_topic)
+        return cached

@@ -83,6 +83,7 @@ def test_engagement_and_timeouts_teach_the_channel_choice(smartrouter_broker):
             time.sleep(4)  # sms sends stay unanswered: their windows close with a 0
             decisions = marketing_round(stack, people, f"r{round_no}")
             shares.append(email_share(decisions))
+        print("email share by round:", [round(x, 2) for x in shares])
         assert shares[-1] >= 0.8, shares
         assert shares[-1] > shares[0], shares
         deadline = time.monotonic() + 120  # the last sends go out within 90 s, then 2 s
