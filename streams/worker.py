@@ -22,12 +22,13 @@ def ready_marker(data_dir: Path) -> Path:
 
 
 def quiet_library_debug_logs() -> None:
-    """aiokafka and faust print message keys and values at DEBUG: never below INFO here.
+    """aiokafka and faust print message keys and values at DEBUG, botocore its request
+    bodies (addresses, message texts): never below INFO here.
 
     Invariant 7 (no phone numbers, addresses or texts in logs) holds at every log level;
     our own modules log ids and counts only, so they may still go to DEBUG.
     """
-    for name in ("aiokafka", "faust", "mode"):
+    for name in ("aiokafka", "faust", "mode", "botocore", "boto3", "urllib3"):
         logging.getLogger(name).setLevel(max(logging.getLogger(name).level, logging.INFO))
 
 
