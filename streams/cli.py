@@ -19,6 +19,7 @@ from rich.table import Table
 from engine.events_cli import events_app
 from engine.guardrail_cli import guardrail_app
 from engine.policy_cli import policy_app
+from streams.lake import cli as lake_cli
 from streams.settings import Settings, get_settings
 
 app = typer.Typer(
@@ -34,6 +35,8 @@ app.add_typer(events_app, name="events", help="Raw AWS delivery events: normaliz
 app.add_typer(policy_app, name="policy", help="Model A, the channel bandit: offline replay.")
 ingest_app = typer.Typer(help="Bring AWS delivery events into Kafka (delivery-raw).")
 app.add_typer(ingest_app, name="ingest")
+app.command("report")(lake_cli.report)
+app.command("maintain")(lake_cli.maintain)
 
 console = Console()
 err = Console(stderr=True)
