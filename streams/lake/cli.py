@@ -14,6 +14,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from streams.lake.config import LakeSettings
+
 __all__ = ["maintain", "report"]
 
 console = Console()
@@ -25,9 +27,7 @@ def _fail(message: str) -> NoReturn:
     raise typer.Exit(1)
 
 
-def _settings():  # type: ignore[no-untyped-def]  # LakeSettings, imported lazily
-    from streams.lake.config import LakeSettings
-
+def _settings() -> LakeSettings:
     try:
         return LakeSettings()
     except Exception as exc:  # noqa: BLE001 - pydantic's message is the useful part

@@ -164,5 +164,8 @@ def test_a_new_optional_field_evolves_the_table(tmp_path) -> None:
     record = DecisionV2(**decision(1).model_dump(), experiment="subject-b")
     new.add("decisions", 0, 1, record)
     new.flush()
+    # a worker still on the old contract keeps writing during a rolling upgrade
+    old.add("decisions", 0, 2, decision(2))
+    old.flush()
     got = {r["intent_id"]: r["experiment"] for r in rows(table)}
-    assert got == {"i0": None, "i1": "subject-b"}
+    assert got == {"i0": None, "i1": "subject-b", "i2": None}
