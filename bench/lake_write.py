@@ -25,7 +25,7 @@ from rich.table import Table
 from schemas.decisions import Decision
 from streams.lake.catalog import lake_catalog
 from streams.lake.config import LakeSettings
-from streams.lake.maintain import compact, data_file_count
+from streams.lake.maintain import compact, data_file_count, expire
 from streams.lake.writer import LakeWriter
 
 START = dt.datetime(2025, 3, 1, tzinfo=dt.UTC)
@@ -72,7 +72,12 @@ class Clock:
 
 
 def simulated_day(rate: float, hours: float, max_rows: int, max_seconds: float) -> dict:
-    """A sink at ``rate`` records/s for ``hours`` simulated hours; flush when due."""
+    """A sink at ``rate`` records/s for ``hours`` simulated hours; flush when due.
+
+    Snapshots are expired every simulated hour (as an hourly ``smartrouter maintain``
+    would): pyiceberg copies the whole table metadata several times per commit, so a
+    commit's cost grows with the number of snapshots kept (see the second table).
+    """
     clock = Clock()
     with tempfile.TemporaryDirectory() as tmp:
         catalog = lake_catalog(LakeSettings(data_dir=Path(tmp)))
@@ -80,24 +85,51 @@ def simulated_day(rate: float, hours: float, max_rows: int, max_seconds: float) 
                             max_seconds=max_seconds, clock=clock)
         total = int(rate * hours * 3600)
         step = 1.0 / rate
-        flushes = 0
+        flush_s: list[float] = []
+        next_hour = 3600.0
         t0 = time.perf_counter()
         for i in range(total):
             clock.now = i * step
+            if clock.now >= next_hour:
+                expire(writer.table, older_than=dt.datetime.now(dt.UTC))
+                next_hour += 3600.0
             if writer.add("decisions", 0, i, record(i, START + dt.timedelta(seconds=clock.now))):
+                t1 = time.perf_counter()
                 writer.flush()
-                flushes += 1
+                flush_s.append(time.perf_counter() - t1)
         if writer.flush():
-            flushes += 1
+            flush_s.append(0.0)
         wall = time.perf_counter() - t0
         before = data_file_count(writer.table)
         t1 = time.perf_counter()
         compact(writer.table, min_files=2)
         compact_s = time.perf_counter() - t1
         days = max(hours / 24, 1e-9)
-        return {"rows": total, "flushes": flushes, "files_per_day": before / days,
+        flush_s.sort()
+        return {"rows": total, "flushes": len(flush_s), "files_per_day": before / days,
                 "after_compaction": data_file_count(writer.table), "wall_s": wall,
+                "flush_p50_ms": 1000 * flush_s[len(flush_s) // 2],
+                "flush_p99_ms": 1000 * flush_s[int(len(flush_s) * 0.99)],
                 "compact_s": compact_s}
+
+
+def commit_cost(snapshot_counts: tuple[int, ...]) -> list[tuple[int, float]]:
+    """Median flush time (1 row) with N snapshots kept: why maintain must run often."""
+    out = []
+    with tempfile.TemporaryDirectory() as tmp:
+        writer = LakeWriter(lake_catalog(LakeSettings(data_dir=Path(tmp))), "decisions",
+                            Decision)
+        offset = 0
+        for target in snapshot_counts:
+            samples = []
+            while len(writer.table.snapshots()) < target:
+                writer.add("decisions", 0, offset, record(offset, START))
+                offset += 1
+                t0 = time.perf_counter()
+                writer.flush()
+                samples.append(time.perf_counter() - t0)
+            out.append((target, 1000 * statistics.median(samples[-5:])))
+    return out
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -106,6 +138,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--day-hours", type=float, default=24.0)
     parser.add_argument("--max-rows", type=int, default=10_000)
     parser.add_argument("--max-seconds", type=float, default=60.0)
+    parser.add_argument("--snapshot-counts", type=int, nargs="+", default=(10, 100, 300, 600))
     args = parser.parse_args(argv)
     console = Console()
 
@@ -123,17 +156,25 @@ def main(argv: list[str] | None = None) -> None:
     day = simulated_day(args.day_rate, args.day_hours, args.max_rows, args.max_seconds)
     files = Table(title=f"Files per simulated day ({args.day_rate:g} records/s, batch "
                         f"{args.max_rows:,} rows / {args.max_seconds:g} s, "
-                        f"{args.day_hours:g} h simulated)")
-    for col in ("rows", "flushes", "files/day before maintain", "files after compaction",
-                "wall s (all flushes)", "compaction s"):
+                        f"{args.day_hours:g} h simulated, snapshots expired hourly)")
+    for col in ("rows", "flushes", "files/day before compaction", "files after compaction",
+                "flush p50 ms", "flush p99 ms", "wall s", "compaction s"):
         files.add_column(col, justify="right")
     files.add_row(f"{day['rows']:,}", str(day["flushes"]), f"{day['files_per_day']:,.0f}",
-                  str(day["after_compaction"]), f"{day['wall_s']:.1f}",
+                  str(day["after_compaction"]), f"{day['flush_p50_ms']:.1f}",
+                  f"{day['flush_p99_ms']:.1f}", f"{day['wall_s']:.1f}",
                   f"{day['compact_s']:.2f}")
     console.print(files)
     console.print("Files/day = one per flush (a flush touches one day partition; two around "
-                  "midnight): 86,400 / min(max_seconds, max_rows / rate) before maintain, "
+                  "midnight): 86,400 / min(max_seconds, max_rows / rate) before compaction, "
                   "1 per day partition after.")
+
+    cost = Table(title="Flush time vs snapshots kept (1-row flushes)")
+    cost.add_column("snapshots kept", justify="right")
+    cost.add_column("flush ms (median)", justify="right")
+    for count, ms in commit_cost(args.snapshot_counts):
+        cost.add_row(f"{count:,}", f"{ms:.1f}")
+    console.print(cost)
 
 
 if __name__ == "__main__":

@@ -48,9 +48,11 @@ class LakeSettings(BaseSettings):
         default=60.0, gt=0, description="…or this many seconds after its first row."
     )
     lake_snapshot_retention_hours: float = Field(
-        default=72.0, ge=0,
+        default=6.0, ge=0,
         description="maintain expires snapshots older than this; it is also how long erased "
-        "rows survive in old files (time travel) after an erasure.",
+        "rows survive in old files (time travel) after an erasure. Keep it short and run "
+        "maintain hourly: pyiceberg copies the whole snapshot list several times per commit, "
+        "so a sink commit slows down as snapshots pile up (bench/lake_write.py).",
     )
     lake_orphan_age_hours: float = Field(
         default=24.0, gt=0,

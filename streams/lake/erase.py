@@ -5,7 +5,7 @@ rewritten without them in one commit per table (which carries the sink's offsets
 
 Retention rule: the current table state no longer holds the rows as soon as this returns,
 but older snapshots (time travel) still reference the old files until ``smartrouter
-maintain`` expires snapshots past ``SMARTROUTER_LAKE_SNAPSHOT_RETENTION_HOURS`` (72 h by
+maintain`` expires snapshots past ``SMARTROUTER_LAKE_SNAPSHOT_RETENTION_HOURS`` (6 h by
 default) and deletes the files only they referenced. Records of the customer that are still
 in Kafka above the sink's committed offsets are written after the erasure; erase again
 once the sink has caught up (the profile agent tombstones the customer, so nothing new is

@@ -99,7 +99,7 @@ def expire(table: Table, *, older_than: dt.datetime) -> tuple[int, int]:
 
 
 def maintain(catalog: Catalog, *, namespace: str = "smartrouter",
-             tables: Iterable[str] | None = None, retention: dt.timedelta = dt.timedelta(days=3),
+             tables: Iterable[str] | None = None, retention: dt.timedelta = dt.timedelta(hours=6),
              orphan_age: dt.timedelta = dt.timedelta(days=1), min_files: int = 4,
              small_file_bytes: int = SMALL_FILE_BYTES,
              now: dt.datetime | None = None) -> list[MaintenanceResult]:
