@@ -140,7 +140,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--max-seconds", type=float, default=60.0)
     parser.add_argument("--snapshot-counts", type=int, nargs="+", default=(10, 100, 300, 600))
     args = parser.parse_args(argv)
-    console = Console()
+    console = Console(width=130)
 
     table = Table(title="Rows/s into Iceberg (LakeWriter, local SQLite catalog + files)")
     for col in ("batch rows", "batches", "add rows/s", "flush rows/s", "overall rows/s",
