@@ -12,7 +12,6 @@ from __future__ import annotations
 import functools
 import logging
 import time
-from datetime import UTC, datetime
 from decimal import Decimal
 
 from pydantic import TypeAdapter
@@ -28,6 +27,7 @@ from streams.app import (
     app,
     campaign_spend,
     campaigns,
+    clock,
     customers,
     decided_intents,
     models,
@@ -118,7 +118,7 @@ async def handle_intent(intent: CampaignIntent, source: Source) -> None:
     state = customers.get(intent.customer_id)
     campaign = campaigns.get(intent.campaign_id)
     spend_at = spend_key(intent.campaign_id, source.partition)
-    planned = plan(intent, state, datetime.now(UTC), campaign,
+    planned = plan(intent, state, clock.now(), campaign,
                    models=models.get(source.partition),
                    outcome_window_s=settings.outcome_window_s,
                    budget=Budget(campaign_spend.get(spend_at),

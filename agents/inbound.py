@@ -8,14 +8,13 @@ the event loop. The local model (~100 µs) runs inline: a thread hop would cost 
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
 
 from pydantic import TypeAdapter
 
 from engine.guardrail_backends import GuardrailConfig, build_guardrail
 from engine.inbound import apply_inbound
 from schemas.inbound import InboundMessage
-from streams.app import app, customers, settings, topics
+from streams.app import app, clock, customers, settings, topics
 from streams.codec import Source, encode, key_bytes
 from streams.pipeline import gap_guard, run_validated
 
@@ -33,9 +32,9 @@ async def handle_inbound(message: InboundMessage, source: Source) -> None:
     state = customers.get(message.customer_id)
     if OFF_LOOP:
         outcome = await asyncio.to_thread(apply_inbound, state, message, guardrail,
-                                          datetime.now(UTC))
+                                          clock.now())
     else:
-        outcome = apply_inbound(state, message, guardrail, datetime.now(UTC))
+        outcome = apply_inbound(state, message, guardrail, clock.now())
     customers[message.customer_id] = outcome.state
     if outcome.ack is not None:
         await topics["keyword-acks"].send(key=key_bytes(message.customer_id),

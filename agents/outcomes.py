@@ -8,14 +8,13 @@ models happen inside that partition's stream, as Faust requires.
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
 
 from pydantic import TypeAdapter
 
 from engine.feedback import timeout_example
 from engine.learning import Pending, is_due
 from schemas.ticks import Tick
-from streams.app import app, models, pending_outcomes, settings, topics
+from streams.app import app, clock, models, pending_outcomes, settings, topics
 from streams.codec import Source, encode, expected_partition, key_bytes
 from streams.pipeline import gap_guard, run_validated
 
@@ -28,7 +27,7 @@ async def tick_owned_partitions() -> None:
     """One tick per owned partition of ``ticks`` (co-partitioned with the customers)."""
     name = settings.topic("ticks")
     owned = sorted(tp.partition for tp in app.assignor.assigned_actives() if tp.topic == name)
-    tick = encode(Tick(at=datetime.now(UTC)))
+    tick = encode(Tick(at=clock.now()))
     for partition in owned:
         await topics["ticks"].send(value=tick, partition=partition)
 

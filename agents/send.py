@@ -24,7 +24,6 @@ from __future__ import annotations
 import logging
 import random
 import time
-from datetime import UTC, datetime
 from typing import Literal
 
 from pydantic import TypeAdapter
@@ -33,7 +32,7 @@ from engine.budget import channel_cost
 from schemas.common import Channel
 from schemas.delivery import DeliveryEvent, DeliveryType
 from schemas.outbox import SendAttempt, SendRequest
-from streams.app import app, campaigns, message_index, send_log, settings, topics
+from streams.app import app, campaigns, clock, message_index, send_log, settings, topics
 from streams.codec import Source, encode, key_bytes
 from streams.pipeline import gap_guard, run_validated
 from streams.recent import ReplayZone, source_offset_header
@@ -68,7 +67,7 @@ class SendPath:
             config = self.config
             sender = build_sender(config, region=settings.aws_region,
                                   endpoint_url=settings.aws_endpoint_url,
-                                  simulator=SimulatorSender())
+                                  simulator=SimulatorSender(clock=clock.now))
             await sender.start()
             self.identities = BucketRegistry(
                 lambda _identity: TokenBucket(config.send_tps, config.send_burst))
@@ -168,7 +167,7 @@ async def write_ahead_record(request: SendRequest, phase: Literal["attempt", "do
     """A send-attempts record, acknowledged by the broker before we go on."""
     record = SendAttempt(key=f"{request.intent_id}:{request.channel}:{phase}",
                          intent_id=request.intent_id, channel=request.channel, phase=phase,
-                         event=event, at=datetime.now(UTC))
+                         event=event, at=clock.now())
     await app.producer.send_and_wait(
         settings.topic("send-attempts"), key_bytes(request.sender_id), encode(record),
         partition=None, timestamp=None, headers=source_offset_header(source.offset))
@@ -180,7 +179,7 @@ def next_request(request: SendRequest) -> SendRequest:
     return request.model_copy(update={
         "channel": route.channel, "sender_id": route.sender_id,
         "destination": route.destination, "content": route.content, "fallbacks": rest,
-        "fallback_channels": [r.channel for r in rest], "requested_at": datetime.now(UTC)})
+        "fallback_channels": [r.channel for r in rest], "requested_at": clock.now()})
 
 
 def event_for(request: SendRequest, kind: DeliveryType, *, reason: str | None = None,
@@ -189,7 +188,7 @@ def event_for(request: SendRequest, kind: DeliveryType, *, reason: str | None = 
     return DeliveryEvent(
         event_id=f"{request.intent_id}:{request.channel}:{kind}", intent_id=request.intent_id,
         customer_id=request.customer_id, campaign_id=request.campaign_id,
-        channel=request.channel, type=kind, at=datetime.now(UTC),
+        channel=request.channel, type=kind, at=clock.now(),
         provider_message_id=provider_message_id,
         cost=None if cost is None else round(cost, 6), reason=reason,
         fallback_channel=fallback)

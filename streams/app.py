@@ -58,6 +58,7 @@ def create_app(settings: Settings) -> SmartRouterApp:
 
 
 settings = get_settings()
+clock = settings.clock  # wall time, or the simulator's compressed time (streams.clock)
 app = create_app(settings)
 
 

@@ -11,8 +11,10 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlparse
 
-from pydantic import Field, field_validator
+from pydantic import AwareDatetime, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from streams.clock import Clock
 
 DEFAULT_PORT = 9092
 
@@ -91,6 +93,17 @@ class Settings(BaseSettings):
         description="Endpoint override for every AWS client (tests, local emulators).",
     )
 
+    clock_speed: float = Field(
+        default=1.0, gt=0,
+        description="Simulated seconds per wall second (the simulator runs days in minutes).",
+    )
+    clock_origin: AwareDatetime | None = Field(
+        default=None, description="Simulated time at clock_wall_origin (set with it, or neither).",
+    )
+    clock_wall_origin: float | None = Field(
+        default=None, description="Unix wall time at which the simulated clock shows clock_origin.",
+    )
+
     @field_validator("broker")
     @classmethod
     def _broker_url(cls, value: str) -> str:
@@ -105,12 +118,23 @@ class Settings(BaseSettings):
             raise ValueError("topic prefix may only contain letters, digits, '.', '_' and '-'")
         return value
 
+    @model_validator(mode="after")
+    def _clock_complete(self) -> Settings:
+        _ = self.clock  # raises ValueError naming what is missing
+        return self
+
     @field_validator("highwater_source")
     @classmethod
     def _highwater(cls, value: str) -> str:
         if value not in ("fetch", "listoffsets"):
             raise ValueError("highwater_source must be 'fetch' or 'listoffsets'")
         return value
+
+    @property
+    def clock(self) -> Clock:
+        """Wall time by default; the shared simulated clock when the three clock fields are set."""
+        return Clock(speed=self.clock_speed, origin=self.clock_origin,
+                     wall_origin=self.clock_wall_origin)
 
     @property
     def bootstrap(self) -> str:
