@@ -111,6 +111,7 @@ class Stack:
     topic_prefix: str = ""
     partitions: int = 4
     first_web_port: int = 6066
+    extra_env: dict[str, str] = field(default_factory=dict)  # e.g. clock.env() for every worker
     broker: EmbeddedBroker | None = field(default=None, init=False)
     processes: list[WorkerProcess] = field(default_factory=list, init=False)
 
@@ -148,6 +149,7 @@ class Stack:
             web_port=port,
             topic_prefix=self.topic_prefix,
             partitions=self.partitions,
+            extra_env=dict(self.extra_env),
         ).start()
         self.processes.append(worker)
         return worker
