@@ -41,6 +41,21 @@ class LakeSettings(BaseSettings):
         default_factory=dict,
         description="Extra pyiceberg catalog properties as JSON (REST token, s3.* options).",
     )
+    lake_enabled: bool = Field(
+        default=True,
+        description="Run the sink (agents/sink.py) in every worker: decisions, delivery and "
+        "sends into the lake, erasures, hourly maintenance. false: no lake at all.",
+    )
+    lake_maintain_interval_s: float = Field(
+        default=3600.0, gt=0,
+        description="The worker owning partition 0 of the sink's decisions runs maintain "
+        "(compaction, snapshot expiry, orphans) this often.",
+    )
+    lake_erase_interval_s: float = Field(
+        default=600.0, gt=0,
+        description="Erasure requests read from customer-updates are applied to the lake in "
+        "batches this often (one delete commit per table per batch).",
+    )
     lake_batch_rows: int = Field(
         default=10_000, ge=1, description="A sink batch commits at this many rows…"
     )

@@ -26,23 +26,34 @@ if TYPE_CHECKING:
     from pyiceberg.catalog import Catalog
     from pyiceberg.table import Table
 
-__all__ = ["erase_customer"]
+__all__ = ["erase_customer", "erase_customers"]
 
 
 def erase_customer(catalog: Catalog, customer_id: str, *, namespace: str = "smartrouter",
                    tables: Iterable[str] | None = None) -> dict[str, int]:
     """Delete the customer's rows from each lake table; returns rows removed per table."""
+    return erase_customers(catalog, [customer_id], namespace=namespace, tables=tables)
+
+
+def erase_customers(catalog: Catalog, customer_ids: Iterable[str], *,
+                    namespace: str = "smartrouter",
+                    tables: Iterable[str] | None = None) -> dict[str, int]:
+    """Delete the rows of several customers: one delete commit per table that holds any
+    (the sink batches the erasure requests it reads this way); rows removed per table."""
+    ids = sorted(set(customer_ids))
     removed: dict[str, int] = {}
+    if not ids:
+        return removed
     for name in tables or LAKE_TABLES:
         table = load_lake_table(catalog, name, namespace=namespace)
         if table is None or "customer_id" not in {f.name for f in table.schema().fields}:
             continue
 
         def attempt(table: Table = table) -> int:
-            from pyiceberg.expressions import EqualTo
+            from pyiceberg.expressions import EqualTo, In
 
             table.refresh()
-            match = EqualTo("customer_id", customer_id)
+            match = EqualTo("customer_id", ids[0]) if len(ids) == 1 else In("customer_id", ids)
             count = table.scan(row_filter=match, selected_fields=("customer_id",)) \
                 .to_arrow().num_rows
             if count:

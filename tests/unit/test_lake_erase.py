@@ -47,3 +47,20 @@ def test_erasure_removes_the_customers_rows_everywhere(tmp_path) -> None:
     for writer in writers.values():
         expire(writer.table, older_than=dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1))
     assert files_mentioning_c1() == 0
+
+
+def test_a_batch_of_erasures_is_one_commit_per_table(tmp_path) -> None:
+    from streams.lake.erase import erase_customers
+
+    catalog = local_catalog(tmp_path)
+    writer = LakeWriter(catalog, "decisions", Decision)
+    for offset in range(12):
+        writer.add("decisions", 0, offset, decision(offset, customer=f"c{offset % 4}"))
+    writer.flush()
+    snapshots = len(writer.table.snapshots())
+    assert erase_customers(catalog, ["c1", "c3", "c1", "nobody"]) == {"decisions": 6}
+    writer.table.refresh()
+    assert len(writer.table.snapshots()) == snapshots + 1
+    assert {r["customer_id"] for r in rows(writer.table)} == {"c0", "c2"}
+    assert committed_offsets(writer.table) == {("decisions", 0): 12}
+    assert erase_customers(catalog, []) == {}
