@@ -60,7 +60,7 @@ def intent(intent_id: str, customer_id: str, **extra: object) -> dict[str, objec
 
 def test_demo_decides_every_sample_intent_once(tmp_path):
     out = tmp_path / "out.json"
-    result = run(["demo", "--json", str(out)], cli_env(tmp_path), timeout=180, cwd=REPO)
+    result = run(["demo", "--sample", "--json", str(out)], cli_env(tmp_path), timeout=180, cwd=REPO)
     assert result.returncode == 0, explain(result)
     assert "decisions" in result.stdout
     summary = json.loads(out.read_text())
@@ -84,7 +84,7 @@ def test_demo_decides_every_sample_intent_once(tmp_path):
 
 def test_demo_honours_the_topic_prefix(tmp_path):
     out = tmp_path / "out.json"
-    result = run(["demo", "--json", str(out)], cli_env(tmp_path, topic_prefix="pfx-"),
+    result = run(["demo", "--sample", "--json", str(out)], cli_env(tmp_path, topic_prefix="pfx-"),
                  timeout=180, cwd=REPO)
     assert result.returncode == 0, explain(result)
     assert json.loads(out.read_text())["unique_intents_decided"] == 18
