@@ -5,6 +5,6 @@
 (``smartrouter demo --sample``).
 """
 
-from streams.demo.run import DemoOptions, DemoResult, run_demo
+from streams.demo.run import DemoOptions, DemoResult, run_arms, run_demo
 
-__all__ = ["DemoOptions", "DemoResult", "run_demo"]
+__all__ = ["DemoOptions", "DemoResult", "run_arms", "run_demo"]

@@ -70,22 +70,35 @@ def draw(path: Path, series: Mapping[str, Sequence[Mapping[str, Any]]],
     if curve.get_legend_handles_labels()[0]:
         curve.legend()
 
-    router = list(series.get("router", []))
-    channels = sorted({c for r in router for c in r["channel_mix"]},
+    from matplotlib.ticker import MaxNLocator
+
+    curve.xaxis.set_major_locator(MaxNLocator(integer=True))
+    arms = [arm for arm in ("router", "blast") if series.get(arm)]
+    channels = sorted({c for arm in arms for r in series[arm] for c in r["channel_mix"]},
                       key=lambda c: list(_CHANNEL_COLOURS).index(c) if c in _CHANNEL_COLOURS
                       else 99)
-    bottoms = [0.0] * len(router)
-    days = [r["day"] for r in router]
-    for channel in channels:
-        shares = []
-        for r in router:
-            total = sum(r["channel_mix"].values())
-            shares.append(r["channel_mix"].get(channel, 0.0) / total if total else 0.0)
-        mix.bar([str(d) for d in days], shares, bottom=bottoms, label=channel,
-                color=_CHANNEL_COLOURS.get(channel))
-        bottoms = [b + s for b, s in zip(bottoms, shares, strict=True)]
-    mix.set_title("router channel mix per day (share of sends)")
+    width = 0.8 / max(1, len(arms))
+    labelled: set[str] = set()
+    for n, arm in enumerate(arms):
+        rows = list(series[arm])
+        xs = [float(r["day"]) - 0.4 + width * (n + 0.5) for r in rows]
+        bottoms = [0.0] * len(rows)
+        for channel in channels:
+            shares = []
+            for r in rows:
+                total = sum(r["channel_mix"].values())
+                shares.append(r["channel_mix"].get(channel, 0.0) / total if total else 0.0)
+            mix.bar(xs, shares, width=width * 0.95, bottom=bottoms,
+                    color=_CHANNEL_COLOURS.get(channel), hatch="//" if arm == "blast" else None,
+                    alpha=0.55 if arm == "blast" else 1.0,
+                    label=None if channel in labelled else channel, edgecolor="white")
+            labelled.add(channel)
+            bottoms = [b + s for b, s in zip(bottoms, shares, strict=True)]
+    mix.set_title("channel mix per day: " + (
+        "router (solid) vs blast (hatched)" if len(arms) == 2 else ", ".join(arms)))
     mix.set_xlabel("simulated day")
+    mix.set_ylabel("share of sends")
+    mix.xaxis.set_major_locator(MaxNLocator(integer=True))
     mix.set_ylim(0, 1)
     if channels:
         mix.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))

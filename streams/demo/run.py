@@ -35,7 +35,7 @@ from streams.demo.report import clean_reports, render_report, write_json
 from streams.settings import Settings
 from streams.supervisor import Stack
 
-__all__ = ["DemoOptions", "DemoResult", "run_demo"]
+__all__ = ["DemoOptions", "DemoResult", "run_arms", "run_demo"]
 
 # The simulated world starts on a Monday at midnight UTC; fixed so a seed reproduces.
 SIM_START = datetime(2026, 3, 2, tzinfo=UTC)
@@ -76,9 +76,9 @@ class DemoResult:
 
 
 def _field(obj: Any, name: str, default: Any = None) -> Any:
-    if isinstance(obj, Mapping):
-        return obj.get(name, default)
-    return getattr(obj, name, default)
+    """``obj[name]``, ``obj.name`` or ``obj.name()`` (a ledger's ``report()`` / ``daily()``)."""
+    value = obj.get(name, default) if isinstance(obj, Mapping) else getattr(obj, name, default)
+    return value() if callable(value) else value
 
 
 def _call(func: Callable[..., Any], **kwargs: Any) -> Any:
@@ -134,6 +134,27 @@ class _Progress:
 
 def run_demo(settings: Settings, options: DemoOptions, console: Console) -> DemoResult:
     """Run blast and router over the same simulated world; print and write the report."""
+    result = run_arms(settings, options, console)
+    console.print(render_report(result.reports, title=(
+        f"{options.customers:,} customers × {options.days} simulated days, seed {options.seed}")))
+    if options.json_path:
+        write_json(options.json_path, result.reports)
+        console.print(f"wrote {options.json_path}")
+    plot_path = options.plot_path or result.data_dir / "report.png"
+    try:
+        result.plot_path = draw(plot_path, result.daily, title=(
+            f"Smart Router demo: {options.customers:,} customers, {options.days} days, "
+            f"seed {options.seed}"))
+        console.print(f"plot: {plot_path}")
+    except Exception as exc:  # noqa: BLE001 - the report is already out; say why, go on
+        console.print(f"[yellow]no plot:[/yellow] {type(exc).__name__}: {exc}")
+    console.print(f"done in {result.wall_s / 60:.1f} min ({result.wall_s:.0f} s wall time; "
+                  f"workers' logs in {result.data_dir})")
+    return result
+
+
+def run_arms(settings: Settings, options: DemoOptions, console: Console) -> DemoResult:
+    """The three arms' reports and per-day figures (what the demo and bench/uplift.py use)."""
     from sim.blast import run_blast
     from sim.campaigns import plan_campaigns
     from sim.population import generate_population
@@ -143,7 +164,6 @@ def run_demo(settings: Settings, options: DemoOptions, console: Console) -> Demo
     data_dir = settings.data_dir / "demo"
     shutil.rmtree(data_dir, ignore_errors=True)
     data_dir.mkdir(parents=True, exist_ok=True)
-    plot_path = options.plot_path or data_dir / "report.png"
     speed = options.speed or options.auto_speed()
 
     with console.status(f"generating {options.customers:,} customers and "
@@ -179,7 +199,7 @@ def run_demo(settings: Settings, options: DemoOptions, console: Console) -> Demo
             stack.start()
         bootstrap = stack.broker_url.removeprefix("kafka://")
         console.print(f"[green]✓[/green] broker on {bootstrap}, "
-                      f"{options.workers} worker(s) ready (logs in {data_dir})")
+                      f"{options.workers} worker(s) ready")
         run_settings = settings.model_copy(update={"broker": stack.broker_url})
         with _Progress(console, options.days, clock, SIM_START) as progress:
             world = _call(run_world, bootstrap=bootstrap, settings=run_settings,
@@ -189,28 +209,13 @@ def run_demo(settings: Settings, options: DemoOptions, console: Console) -> Demo
         with console.status("stopping workers and broker…"):
             stack.stop()
 
-    reports = {"router": dict(_field(world, "router")), "blast": dict(_blast_report(blast)),
-               "holdout": dict(_field(world, "holdout"))}
-    reports = clean_reports(reports)
+    reports = clean_reports({"router": _report("router", _field(world, "router")),
+                             "blast": _report("blast", blast),
+                             "holdout": _report("holdout", _field(world, "holdout"))})
     daily = {"router": day_rows(_field(world, "daily")),
              "blast": day_rows(_field(blast, "daily"))}
-    wall_s = time.monotonic() - started
-
-    console.print(render_report(reports, title=(
-        f"{options.customers:,} customers × {options.days} simulated days, seed {options.seed}")))
-    if options.json_path:
-        write_json(options.json_path, reports)
-        console.print(f"wrote {options.json_path}")
-    try:
-        draw(plot_path, daily, title=(f"Smart Router demo: {options.customers:,} customers, "
-                                      f"{options.days} days, seed {options.seed}"))
-        console.print(f"plot: {plot_path}")
-    except Exception as exc:  # noqa: BLE001 - the report is already out; say why, go on
-        plot_path = None
-        console.print(f"[yellow]no plot:[/yellow] {type(exc).__name__}: {exc}")
-    console.print(f"done in {wall_s / 60:.1f} min ({wall_s:.0f} s wall time)")
-    return DemoResult(reports=reports, daily=daily, wall_s=wall_s, plot_path=plot_path,
-                      data_dir=data_dir, speed=speed)
+    return DemoResult(reports=reports, daily=daily, wall_s=time.monotonic() - started,
+                      plot_path=None, data_dir=data_dir, speed=speed)
 
 
 def _stack_check(stack: Stack) -> Callable[[], str | None]:
@@ -222,12 +227,13 @@ def _stack_check(stack: Stack) -> Callable[[], str | None]:
     return check
 
 
-def _blast_report(blast: Any) -> Mapping[str, Any]:
-    report = _field(blast, "report")
-    if report is None and isinstance(blast, Mapping) and "intents" in blast:
-        report = blast
+def _report(arm: str, result: Any) -> Mapping[str, Any]:
+    """A ledger (``.report()``), a result holding one, or the report dict itself."""
+    if isinstance(result, Mapping) and "intents" in result:
+        return result
+    report = _field(result, "report")
     if report is None:
-        raise KeyError("blast result has no report")
+        raise KeyError(f"the simulator returned no {arm} report")
     return report
 
 
