@@ -67,6 +67,7 @@ def test_lake_rows_equal_topic_records_through_two_kill_9(smartrouter_broker, tm
         wait_lake(catalog, "decisions", lambda n: n >= N_DECISIONS, 90)
         wait_lake(catalog, "delivery", lambda n: n >= N_DELIVERY, 90)
         time.sleep(2)  # anything extra would show up now
+        print(f"lake rows at kill 1: {first}, at kill 2: {second}")  # for runs by hand
         for table, expected in (("decisions", N_DECISIONS), ("delivery", N_DELIVERY)):
             keys = lake_keys(catalog, table)
             assert len(keys) == topic_count(stack, table) == expected, (table, len(keys))
