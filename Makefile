@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	@touch $(STAMP)
 
-## demo: start the embedded broker + worker, push the sample campaign, print the decisions
+## demo: 10,000 simulated customers through the embedded broker + worker vs a blast (report, JSON, PNG)
 demo: $(STAMP)
 	$(BIN)/smartrouter demo
 
@@ -37,7 +37,7 @@ lint: $(STAMP)
 schemas: $(STAMP)
 	$(BIN)/smartrouter schema export docs/schemas
 
-## bench: throughput, kill -9 recovery, guardrail precision/recall (prints numbers)
+## bench: throughput, kill -9 recovery, guardrail precision/recall, router-vs-blast uplift (prints numbers)
 bench: $(EMBED)
 	$(BIN)/python bench/decide_throughput.py
 	$(BIN)/python bench/recovery_highwater.py
@@ -46,6 +46,7 @@ bench: $(EMBED)
 	$(BIN)/python bench/policy_speed.py
 	$(BIN)/python bench/policy_replay.py
 	$(BIN)/python bench/send_time_speed.py
+	$(BIN)/python bench/uplift.py --json .smartrouter/bench/uplift.json
 
 clean:
 	rm -rf $(VENV) .smartrouter .pytest_cache .ruff_cache

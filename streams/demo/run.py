@@ -14,7 +14,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import inspect
+import math
+import os
 import shutil
 import time
 from collections.abc import Callable, Mapping
@@ -41,6 +44,12 @@ __all__ = ["DemoOptions", "DemoResult", "run_arms", "run_demo"]
 SIM_START = datetime(2026, 3, 2, tzinfo=UTC)
 # Simulated time that passes while the workers start, before the first campaign's day.
 LEAD_WALL_S = 20.0
+# Simulated time the world keeps answering after the last intent window closes.
+DRAIN_S = 6 * 3600.0
+# How fast the clock may run (see DemoOptions.auto_speed).
+DECIDE_RATE = 250.0  # decisions per wall second, one worker, 2 cores shared with the rest
+DECIDE_WITHIN_S = 8 * 3600.0
+MIN_SPEED, MAX_SPEED = 300.0, 3000.0
 
 
 @dataclass(frozen=True)
@@ -52,17 +61,19 @@ class DemoOptions:
     speed: float | None = None  # simulated seconds per wall second; None = auto
     json_path: Path | None = None
     plot_path: Path | None = None  # None = <data_dir>/demo/report.png
-    tick_interval_s: float = 0.5
+    tick_interval_s: float = 0.25  # wall s; × speed = how late a due send can be released
 
-    def auto_speed(self) -> float:
-        """A speed that keeps the run near a few minutes of wall time.
+    def auto_speed(self, largest_launch: int) -> float:
+        """The fastest clock the engine keeps up with.
 
-        The engine has to keep up with the simulated send rate: at 10,000 customers a
-        simulated day takes ~75 s of wall time (the measured send rate of one worker
-        on 2 cores keeps up with that, with room for the delivery feedback).
+        A campaign's intents all arrive at its launch; the engine must decide them well
+        inside their windows (24-36 simulated hours) so that the send minute is still its
+        choice: the largest launch, at DECIDE_RATE decisions per wall second per worker,
+        must be decided within DECIDE_WITHIN_S simulated seconds.
         """
-        wall_per_day = max(20.0, 75.0 * self.customers / 10_000)
-        return 86_400.0 / wall_per_day
+        rate = DECIDE_RATE * (1 + 0.5 * (self.workers - 1))  # 2 cores: the 2nd worker helps less
+        wall_s = max(1.0, largest_launch / rate)
+        return max(MIN_SPEED, min(MAX_SPEED, DECIDE_WITHIN_S / wall_s))
 
 
 @dataclass
@@ -73,6 +84,7 @@ class DemoResult:
     plot_path: Path | None
     data_dir: Path
     speed: float
+    world: Any = None  # the simulator's WorldResult (counts, send rate) for diagnostics
 
 
 def _field(obj: Any, name: str, default: Any = None) -> Any:
@@ -90,46 +102,58 @@ def _call(func: Callable[..., Any], **kwargs: Any) -> Any:
 
 
 class _Progress:
-    """Rich progress: a bar over simulated days, and the running counters underneath."""
+    """Rich progress: a bar over simulated days, and the running counters underneath.
 
-    COUNTERS = ("intents", "decisions", "sent", "delivered", "engaged")
+    Not on a terminal (CI, a pipe) it prints one plain line per simulated day instead.
+    """
 
-    def __init__(self, console: Console, days: int, clock: Clock, start: datetime) -> None:
-        self.clock, self.start, self.days = clock, start, days
+    COUNTERS = ("intents", "decisions", "sent", "delivered", "engaged", "inbound")
+
+    def __init__(self, console: Console, span_days: float, clock: Clock,
+                 start: datetime) -> None:
+        self.console, self.clock, self.start, self.span = console, clock, start, span_days
+        self.days = math.ceil(span_days)
         self.bar = Progress(TextColumn("[bold]simulated day {task.fields[day]}"),
                             BarColumn(), TaskProgressColumn(), TimeElapsedColumn(),
                             console=console, transient=False)
-        self.task = self.bar.add_task("days", total=float(days), day="-")
+        self.task = self.bar.add_task("days", total=span_days, day="-")
         self.counts: dict[str, Any] = {}
         self.live = Live(Group(self.bar, Text("")), console=console, refresh_per_second=4,
-                         transient=False)
+                         transient=False) if console.is_terminal else None
+        self.printed_day = -1
+        self.started = time.monotonic()
 
     def __enter__(self) -> _Progress:
-        self.live.__enter__()
+        if self.live is not None:
+            self.live.__enter__()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.live.__exit__(*exc)  # type: ignore[arg-type]
+        if self.live is not None:
+            self.live.__exit__(*exc)  # type: ignore[arg-type]
 
     def update(self, snapshot: Any) -> None:
-        for name in (*self.COUNTERS, "day", "sim_time", "phase"):
+        for name in (*self.COUNTERS, "sim_time", "phase"):
             value = _field(snapshot, name)
             if value is not None:
                 self.counts[name] = value
         now = self.counts.get("sim_time") or self.clock.now()
         if isinstance(now, str):
             now = datetime.fromisoformat(now)
-        elapsed_days = max(0.0, (now - self.start).total_seconds() / 86_400)
-        day = self.counts.get("day")
-        shown = f"{int(day) + 1}/{self.days}" if day is not None else (
-            f"{min(self.days, int(elapsed_days) + 1)}/{self.days}")
-        self.bar.update(self.task, completed=min(float(self.days), elapsed_days), day=shown)
+        elapsed = max(0.0, (now - self.start).total_seconds() / 86_400)
+        day = min(self.days, int(elapsed) + 1)
+        shown = f"{day} of {self.days}  {now:%a %H:%M} UTC"
+        self.bar.update(self.task, completed=min(self.span, elapsed), day=shown)
         line = "   ".join(f"{name} [bold]{self.counts[name]:,}[/bold]"
                           for name in self.COUNTERS if isinstance(self.counts.get(name), int))
         phase = self.counts.get("phase")
-        if phase:
-            line = f"{line}   [dim]{phase}[/dim]"
-        self.live.update(Group(self.bar, Text.from_markup(line)))
+        if self.live is not None:
+            self.live.update(Group(self.bar, Text.from_markup(
+                f"{line}   [dim]{phase}[/dim]" if phase else line)))
+        elif day != self.printed_day or phase == "done":
+            self.printed_day = day
+            self.console.print(f"simulated day {shown} ({time.monotonic() - self.started:.0f} s)"
+                               f"   {line}   {phase or ''}", highlight=False)
 
 
 def run_demo(settings: Settings, options: DemoOptions, console: Console) -> DemoResult:
@@ -148,6 +172,10 @@ def run_demo(settings: Settings, options: DemoOptions, console: Console) -> Demo
         console.print(f"plot: {plot_path}")
     except Exception as exc:  # noqa: BLE001 - the report is already out; say why, go on
         console.print(f"[yellow]no plot:[/yellow] {type(exc).__name__}: {exc}")
+    lake = result.data_dir / "lake"
+    if (lake / "catalog.db").exists():
+        console.print(f"lake: {lake} (read it with: SMARTROUTER_DATA_DIR={result.data_dir} "
+                      "smartrouter report)")
     console.print(f"done in {result.wall_s / 60:.1f} min ({result.wall_s:.0f} s wall time; "
                   f"workers' logs in {result.data_dir})")
     return result
@@ -164,7 +192,6 @@ def run_arms(settings: Settings, options: DemoOptions, console: Console) -> Demo
     data_dir = settings.data_dir / "demo"
     shutil.rmtree(data_dir, ignore_errors=True)
     data_dir.mkdir(parents=True, exist_ok=True)
-    speed = options.speed or options.auto_speed()
 
     with console.status(f"generating {options.customers:,} customers and "
                         f"{options.days} days of campaigns (seed {options.seed})…"):
@@ -176,6 +203,10 @@ def run_arms(settings: Settings, options: DemoOptions, console: Console) -> Demo
                   f"{_count_campaigns(plans)} campaigns, {intents:,} intents over "
                   f"{options.days} simulated days")
 
+    span_s = (max(p.ends for p in plans) + timedelta(seconds=DRAIN_S) - SIM_START
+              ).total_seconds()
+    speed = options.speed or options.auto_speed(max(len(p.intents) for p in plans))
+
     with console.status("blast: every intent on the campaign's first channel at 10:00 local…"):
         blast = _call(run_blast, population=population, plans=plans, seed=options.seed)
     console.print("[green]✓[/green] blast arm simulated")
@@ -186,13 +217,14 @@ def run_arms(settings: Settings, options: DemoOptions, console: Console) -> Demo
     stack = Stack(data_dir=data_dir, workers=options.workers, broker_port=free_port(),
                   first_web_port=free_port(), partitions=settings.partitions,
                   topic_prefix=settings.topic_prefix,
-                  extra_env={**clock.env(),
+                  extra_env={**clock.env(), **_lake_env(data_dir),
                              "SMARTROUTER_TICK_INTERVAL_S": str(options.tick_interval_s),
                              "SMARTROUTER_SENDER": "simulator",
+                             # TPS limits protect real providers; the simulator needs none.
+                             "SMARTROUTER_SEND_TPS": "2000", "SMARTROUTER_SEND_BURST": "2000",
                              "SMARTROUTER_LOG_LEVEL": "warning"})
-    sim_hours = options.days * 24
-    console.print(f"router: {sim_hours} simulated hours at {speed:,.0f}× "
-                  f"(≈{sim_hours * 3600 / speed / 60:.1f} min of wall time), "
+    console.print(f"router: {span_s / 3600:.0f} simulated hours (campaign windows and the "
+                  f"answers after them) at {speed:,.0f}× ≈ {span_s / speed / 60:.1f} min, "
                   f"{options.workers} worker(s)")
     try:
         with console.status(f"starting embedded broker and {options.workers} worker(s)…"):
@@ -201,10 +233,17 @@ def run_arms(settings: Settings, options: DemoOptions, console: Console) -> Demo
         console.print(f"[green]✓[/green] broker on {bootstrap}, "
                       f"{options.workers} worker(s) ready")
         run_settings = settings.model_copy(update={"broker": stack.broker_url})
-        with _Progress(console, options.days, clock, SIM_START) as progress:
+        with _Progress(console, span_s / 86_400, clock, SIM_START) as progress:
             world = _call(run_world, bootstrap=bootstrap, settings=run_settings,
                           population=population, plans=plans, clock=clock, seed=options.seed,
-                          progress=progress.update, check=_stack_check(stack))
+                          progress=progress.update, check=_stack_check(stack),
+                          drain_s=DRAIN_S)
+            if inspect.iscoroutine(world):
+                world = asyncio.run(world)
+        if _field(world, "timed_out"):
+            console.print(f"[yellow]warning:[/yellow] the engine fell behind the simulated "
+                          f"clock; {_field(world, 'undecided')} intents were still undecided "
+                          f"at the wall-time cap (try a lower --speed)")
     finally:
         with console.status("stopping workers and broker…"):
             stack.stop()
@@ -215,7 +254,17 @@ def run_arms(settings: Settings, options: DemoOptions, console: Console) -> Demo
     daily = {"router": day_rows(_field(world, "daily")),
              "blast": day_rows(_field(blast, "daily"))}
     return DemoResult(reports=reports, daily=daily, wall_s=time.monotonic() - started,
-                      plot_path=None, data_dir=data_dir, speed=speed)
+                      plot_path=None, data_dir=data_dir, speed=speed, world=world)
+
+
+def _lake_env(data_dir: Path) -> dict[str, str]:
+    """Every worker's sink writes one lake under the demo's folder (unless told otherwise),
+    so ``SMARTROUTER_DATA_DIR=<data_dir>/demo smartrouter report`` reads it."""
+    if os.environ.get("SMARTROUTER_LAKE_URI") or os.environ.get("SMARTROUTER_LAKE_WAREHOUSE"):
+        return {}
+    lake = (data_dir / "lake").resolve()
+    return {"SMARTROUTER_LAKE_URI": f"sqlite:///{lake}/catalog.db",
+            "SMARTROUTER_LAKE_WAREHOUSE": f"file://{lake}/warehouse"}
 
 
 def _stack_check(stack: Stack) -> Callable[[], str | None]:
