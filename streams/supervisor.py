@@ -149,10 +149,17 @@ class Stack:
             web_port=port,
             topic_prefix=self.topic_prefix,
             partitions=self.partitions,
-            extra_env=dict(self.extra_env),
+            extra_env={**self.lake_env(), **self.extra_env},
         ).start()
         self.processes.append(worker)
         return worker
+
+    def lake_env(self) -> dict[str, str]:
+        """One lake for all workers (each has its own data dir): ``<data_dir>/lake``, where
+        ``smartrouter report`` looks with the same SMARTROUTER_DATA_DIR."""
+        if "SMARTROUTER_LAKE_DIR" in os.environ:
+            return {}
+        return {"SMARTROUTER_LAKE_DIR": str((self.data_dir / "lake").resolve())}
 
     def dead_workers(self) -> list[WorkerProcess]:
         return [w for w in self.processes if not w.alive()]

@@ -13,6 +13,7 @@ endpoint override points everything at a local emulator.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -59,7 +60,8 @@ class LakeSettingsLike(Protocol):
 def catalog_properties(settings: LakeSettingsLike) -> dict[str, str]:
     """pyiceberg catalog properties for the configured catalog (pure: creates nothing)."""
     kind = settings.lake_catalog
-    lake_dir = Path(settings.data_dir).resolve() / "lake"
+    lake_dir = Path(getattr(settings, "lake_dir", None) or Path(settings.data_dir) / "lake")
+    lake_dir = lake_dir.resolve()
     props: dict[str, str] = {"type": kind}
     if kind == "sql":
         props["uri"] = settings.lake_uri or f"sqlite:///{lake_dir / 'catalog.db'}"
@@ -102,7 +104,14 @@ def lake_catalog(settings: LakeSettingsLike | None = None) -> Catalog:
             from urllib.parse import unquote, urlparse
 
             Path(unquote(urlparse(props["warehouse"]).path)).mkdir(parents=True, exist_ok=True)
-    return load_catalog(settings.lake_catalog_name, **props)
+    for attempt in range(5):
+        try:
+            return load_catalog(settings.lake_catalog_name, **props)
+        except Exception as exc:  # workers starting together on a fresh SQLite catalog
+            if attempt == 4 or "already exists" not in str(exc):
+                raise
+            time.sleep(0.1 * (attempt + 1))  # another process created its tables first
+    raise AssertionError("unreachable")
 
 
 def ensure_table(catalog: Catalog, spec: TableSpec | str, *,

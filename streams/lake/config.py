@@ -20,6 +20,13 @@ class LakeSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SMARTROUTER_", frozen=True, extra="ignore")
 
     data_dir: Path = Field(default=Path(".smartrouter"), description="Same as the worker's.")
+    lake_dir: Path | None = Field(
+        default=None,
+        description="Folder of the default SQLite lake (catalog.db + warehouse/); default "
+        "<data_dir>/lake. `smartrouter up` sets it to <its data dir>/lake for every worker "
+        "(each worker has its own data dir), so all of them fill one lake and `smartrouter "
+        "report` with the same SMARTROUTER_DATA_DIR reads it.",
+    )
     lake_catalog: Literal["sql", "rest", "glue"] = Field(
         default="sql",
         description="'sql' (SQLite file under the data dir unless lake_uri says otherwise), "
