@@ -94,6 +94,7 @@ class SinkStats:
     erased_customers: int = 0
     maintain_runs: int = 0
     started_at: float = field(default_factory=time.monotonic)
+    first_fetch_at: float | None = None  # when the first records arrived (after the join)
 
 
 class LakeSink:
@@ -166,6 +167,8 @@ class LakeSink:
         while not self._stopping.is_set():
             batch = await consumer.getmany(timeout_ms=POLL_MS, max_records=MAX_POLL_RECORDS)
             if batch:
+                if self.stats.first_fetch_at is None:
+                    self.stats.first_fetch_at = time.monotonic()
                 flushed = await asyncio.to_thread(self._take, batch)
                 await self._commit(self._record(flushed))
             await self._flush_due()
