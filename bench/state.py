@@ -154,7 +154,7 @@ def per_intent_records(count: int, customers: dict[str, dict], rng: random.Rando
                  for c in campaign_configs()}
     models = ModelSet()
     ids = list(customers)
-    marks, scheduled, pending, send_log, index = [], [], [], [], []
+    marks, scheduled, pending, send_log, index, replay = [], [], [], [], [], []
     sends = 0
     for i in range(count):
         intent = CampaignIntent.model_validate(
@@ -165,6 +165,7 @@ def per_intent_records(count: int, customers: dict[str, dict], rng: random.Rando
         marks.append((intent.intent_id, {"at": time.time(), "partition": i % PARTITIONS,
                                          "offset": 10_000_000 + i}))
         decision = planned.decision
+        replay.append((intent.intent_id, decision.model_dump(mode="json")))
         if decision.action != Action.SEND:
             continue
         sends += 1
@@ -181,7 +182,7 @@ def per_intent_records(count: int, customers: dict[str, dict], rng: random.Rando
                        "campaign_id": intent.campaign_id, "channel": str(decision.channel)}))
     return {"send_share": sends / count, "decided-intents": marks,
             "scheduled-sends": scheduled, "pending-outcomes": pending, "send-log": send_log,
-            "message-index": index}
+            "message-index": index, "replay-cache": replay}
 
 
 def model_checkpoint(examples: int, rng: random.Random) -> dict[str, Any]:
@@ -350,11 +351,16 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "pending-outcomes": ipd * share * 3,  # until send (≤ 1 day) + the 48 h window
         "send-log": ipd * share * args.days,
         "message-index": ipd * share * args.days,  # a global table: on every worker
+        # Not a table: agents.decide's ReplayZone keeps every decision it made in the
+        # worker's memory until the partition is revoked (no changelog, RAM only).
+        "replay-cache": ipd * args.days,
     }
     tables: dict[str, dict[str, float]] = {"customers": customers}
     for name in ("decided-intents", "scheduled-sends", "pending-outcomes", "send-log",
-                 "message-index"):
+                 "message-index", "replay-cache"):
         tables[name] = measure(per_intent[name])
+    tables["replay-cache"]["bytes"] = 0.0  # memory only: nothing on a changelog
+    tables["replay-cache"]["p95_bytes"] = 0
     ckpt_bytes = changelog_bytes("0", checkpoint)
     ckpt_ram = ram_per_entry([("0", checkpoint)])
     rows = []
@@ -367,6 +373,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                      "ram_per_customer": round(size["ram"] * n, 1)})
     bytes_pc = sum(r["bytes_per_customer"] for r in rows)
     ram_pc = sum(r["ram_per_customer"] for r in rows)
+    #: Tables whose size per customer does not grow with history (pruned or overwritten).
+    bounded = ("customers", "scheduled-sends", "pending-outcomes")
+    bounded_pc = sum(r["bytes_per_customer"] for r in rows if r["table"] in bounded)
+    bounded_ram_pc = sum(r["ram_per_customer"] for r in rows if r["table"] in bounded)
     table = Table("table", "bytes / entry (mean, p95)", "RAM / entry", "entries / customer",
                   "bytes / customer", "RAM / customer",
                   title=f"per-customer state ({args.sample:,} customers built, "
@@ -388,15 +398,22 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             "customer_table_bytes_per_customer": round(customers["bytes"], 1),
             "bytes_per_customer": round(bytes_pc + ckpt_total / n, 1),
             "model_bytes_per_customer": round(ckpt_total / n, 3),
+            "bounded_bytes_per_customer": round(bounded_pc + ckpt_total / n, 1),
+            "bounded_ram_per_customer": round(bounded_ram_pc + args.partitions * ckpt_ram / n,
+                                              1),
             "total_bytes": round(bytes_pc * n + ckpt_total),
             "ram_bytes_memory_store": round(ram_pc * n + args.partitions * ckpt_ram),
             "customer_table_ram_bytes": round(customers["ram"] * n),
         })
-    proj = Table("customers", "customers table B/cust", "all tables B/cust",
-                 "model share B/cust", "newest-record bytes", "RAM (memory://)",
-                 title="projection (one copy; memory:// keeps every table in the worker heap)")
+    proj = Table("customers", "customers table B/cust", "bounded B/cust (RAM)",
+                 f"all incl. {args.days:g} d history B/cust", "model share B/cust",
+                 "newest-record bytes", "RAM (memory://)",
+                 title="projection (one copy; memory:// keeps every table in the worker heap; "
+                       "bounded = customers + scheduled-sends + pending-outcomes + models)")
     for s in scale:
         proj.add_row(f"{s['customers']:,}", f"{s['customer_table_bytes_per_customer']:,.0f}",
+                     f"{s['bounded_bytes_per_customer']:,.0f} "
+                     f"({s['bounded_ram_per_customer']:,.0f})",
                      f"{s['bytes_per_customer']:,.0f}", f"{s['model_bytes_per_customer']:.3f}",
                      f"{s['total_bytes'] / 1e6:,.0f} MB",
                      f"{s['ram_bytes_memory_store'] / 1e6:,.0f} MB")
