@@ -12,37 +12,58 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import TYPE_CHECKING
 
 from mode import Service
 
 from streams.app import app, settings
 from streams.lake.config import LakeSettings
 
+if TYPE_CHECKING:
+    from streams.lake.sink import LakeSink
+
 log = logging.getLogger(__name__)
 lake_settings = LakeSettings()
 
 
+RESTART_DELAY_S = 30.0
+
+
 class LakeSinkService(Service):
-    """Runs the sink on the worker's loop; a failure is logged, the worker keeps running."""
+    """Runs the sink on the worker's loop. If it fails (the catalog unreachable, say), the
+    error is logged, the worker's other agents keep running, and a fresh sink starts after
+    ``RESTART_DELAY_S``: it resumes from the offsets in the lake, so nothing is lost."""
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        from streams.lake.sink import LakeSink
-
-        self.sink = LakeSink(bootstrap=settings.bootstrap, topic_prefix=settings.topic_prefix,
-                             lake=lake_settings, session_timeout_s=settings.session_timeout_s)
+        self.sink = self._new_sink()
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+
+    @staticmethod
+    def _new_sink() -> LakeSink:
+        from streams.lake.sink import LakeSink  # pyiceberg only when the lake is on
+
+        return LakeSink(bootstrap=settings.bootstrap, topic_prefix=settings.topic_prefix,
+                        lake=lake_settings, session_timeout_s=settings.session_timeout_s)
 
     async def on_start(self) -> None:
         self._task = asyncio.create_task(self._run())
 
     async def _run(self) -> None:
-        try:
-            await self.sink.run()
-        except Exception:
-            log.exception("lake sink stopped; the worker goes on without it")
+        while not self._stopping:
+            try:
+                await self.sink.run()
+                return
+            except Exception as exc:  # noqa: BLE001 - logged; a new sink tries again
+                log.error("lake sink failed (%s: %s); restarting in %.0f s",
+                          type(exc).__name__, exc, RESTART_DELAY_S)
+            await asyncio.sleep(RESTART_DELAY_S)
+            if not self._stopping:
+                self.sink = self._new_sink()
 
     async def on_stop(self) -> None:
+        self._stopping = True
         await self.sink.stop()
         if self._task is not None and not self._task.done():
             self._task.cancel()

@@ -117,6 +117,7 @@ class LakeSink:
         self._writers: dict[str, LakeWriter] = {}  # full topic name -> writer
         self._consumer: AIOKafkaConsumer | None = None
         self._assigned: set[TopicPartition] = set()
+        self._started = False
         self._stopping = asyncio.Event()
         self._done = asyncio.Event()
         # erasures read but not applied: partition -> (customer ids, next offset to commit)
@@ -133,6 +134,7 @@ class LakeSink:
         way out (a kill -9 loses only the buffer, which the next start reads again)."""
         from aiokafka import AIOKafkaConsumer
 
+        self._started = True
         try:
             await asyncio.to_thread(self._open_writers)
             topics = [*self.tables, *([self.erase_topic] if self.erase_topic else [])]
@@ -158,6 +160,8 @@ class LakeSink:
 
     async def stop(self, timeout_s: float = 30.0) -> None:
         self._stopping.set()
+        if not self._started:
+            return
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._done.wait(), timeout_s)
 
