@@ -184,6 +184,10 @@ def measure(broker_url: str, workers: int, args: argparse.Namespace) -> dict[str
         out["backlog_produce_s"] = round(produce_s, 2)
         out["worker_cpu_pct"] = [round(100 * (b - a) / wall, 1)
                                  for a, b in zip(cpu_before, cpu_after, strict=True)]
+        # Contention-proof figure: worker CPU spent per decided intent (all agents included).
+        out["worker_cpu_ms_per_intent"] = round(
+            1000 * sum(b - a for a, b in zip(cpu_before, cpu_after, strict=True))
+            / len(backlog), 2)
         out["actions"] = dict(Counter(d["action"] for _, d in decided.values()))
         out["reasons"] = dict(Counter(r for _, d in decided.values() for r in d["reasons"]))
         console.print(f"[{workers} worker(s)] max: {rate:,.0f} intents/s "
@@ -255,7 +259,9 @@ def print_table(runs: list[dict[str, Any]]) -> None:
                            f"p99 {p['p99_ms']:,.0f} ms (sustained {p['sustained_per_s']:,.0f}/s)"
                            for p in run["latency"])
         console.print(f"{run['workers']} worker(s): backlog drained at "
-                      f"{run['engine_wall_per_s']:,.0f}/s by the wall clock; latency: {points}")
+                      f"{run['engine_wall_per_s']:,.0f}/s by the wall clock, "
+                      f"{run['worker_cpu_ms_per_intent']:.2f} ms of worker CPU per intent; "
+                      f"latency: {points}")
         console.print(f"  actions {run['actions']}; reasons {run['reasons']}")
 
 
