@@ -116,3 +116,21 @@ def day_origin(plans: list[CampaignPlan]) -> datetime:
     """Midnight (in the start's zone) of the first launch: simulated day 1 begins here."""
     first = min(p.start for p in plans)
     return first.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def shifted(plan: CampaignPlan, days: int) -> CampaignPlan:
+    """The same campaign ``days`` later: whole days keep every local time of day, so the
+    world answers the shifted intents as it would the originals (the runner uses it when
+    setting up took longer than the simulated time before the first launch)."""
+    if days == 0:
+        return plan
+    delta = timedelta(days=days)
+
+    def later(moment: datetime | None) -> datetime | None:
+        return None if moment is None else moment + delta
+
+    intents = [i.model_copy(update={"not_before": later(i.not_before),
+                                    "expires_at": later(i.expires_at),
+                                    "created_at": later(i.created_at)})
+               for i in plan.intents]
+    return CampaignPlan(config=plan.config, start=plan.start + delta, intents=intents)
