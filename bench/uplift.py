@@ -1,6 +1,6 @@
 """Router vs blast (and the holdout) over several seeds, with confidence intervals.
 
-    .venv/bin/python bench/uplift.py [--seeds 3] [--customers 2000] [--days 3] [--json out.json]
+    .venv/bin/python bench/uplift.py [--seeds 3] [--customers 1500] [--days 2] [--json out.json]
 
 Each seed is a whole ``smartrouter demo`` run (``streams.demo.run_arms``): a fresh
 population and campaigns from the seed, the blast arm in pure Python, the router arm
@@ -99,8 +99,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=3, help="How many seeds (1, 2, …).")
     parser.add_argument("--first-seed", type=int, default=1)
-    parser.add_argument("--customers", type=int, default=2000)
-    parser.add_argument("--days", type=int, default=3)
+    parser.add_argument("--customers", type=int, default=1500)
+    parser.add_argument("--days", type=int, default=2)
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--speed", type=float, default=None,
                         help="Simulated seconds per wall second (default: the demo's choice).")

@@ -42,14 +42,16 @@ __all__ = ["DemoOptions", "DemoResult", "run_arms", "run_demo"]
 
 # The simulated world starts on a Monday at midnight UTC; fixed so a seed reproduces.
 SIM_START = datetime(2026, 3, 2, tzinfo=UTC)
-# Simulated time that passes while the workers start, before the first campaign's day.
-LEAD_WALL_S = 20.0
+# Wall time the workers take to restart onto the campaign clock (recovering their tables).
+RESTART_WALL_S = 20.0
 # Simulated time the world keeps answering after the last intent window closes.
 DRAIN_S = 6 * 3600.0
 # How fast the clock may run (see DemoOptions.auto_speed).
-DECIDE_RATE = 250.0  # decisions per wall second, one worker, 2 cores shared with the rest
-DECIDE_WITHIN_S = 8 * 3600.0
-MIN_SPEED, MAX_SPEED = 300.0, 3000.0
+# Decisions per wall second while campaigns run, as a share of the profile updates per second
+# measured during the set-up (the engine also sends, answers and learns meanwhile).
+DECIDE_PER_UPDATE = 0.4
+DECIDE_WITHIN_S = 12 * 3600.0
+MIN_SPEED, MAX_SPEED = 300.0, 1500.0
 
 
 @dataclass(frozen=True)
@@ -61,17 +63,19 @@ class DemoOptions:
     speed: float | None = None  # simulated seconds per wall second; None = auto
     json_path: Path | None = None
     plot_path: Path | None = None  # None = <data_dir>/demo/report.png
-    tick_interval_s: float = 0.25  # wall s; × speed = how late a due send can be released
+    tick_interval_s: float = 0.5  # wall s; × speed = how late a due send can be released
 
-    def auto_speed(self, largest_launch: int) -> float:
-        """The fastest clock the engine keeps up with.
+    def auto_speed(self, largest_launch: int, updates_per_s: float) -> float:
+        """The fastest clock the engine keeps up with on this machine, now.
 
         A campaign's intents all arrive at its launch; the engine must decide them well
         inside their windows (24-36 simulated hours) so that the send minute is still its
-        choice: the largest launch, at DECIDE_RATE decisions per wall second per worker,
-        must be decided within DECIDE_WITHIN_S simulated seconds.
+        choice: the largest launch must be decided within DECIDE_WITHIN_S simulated seconds.
+        The decision rate is estimated from how fast the workers applied the profiles.
         """
-        rate = DECIDE_RATE * (1 + 0.5 * (self.workers - 1))  # 2 cores: the 2nd worker helps less
+        if self.speed:
+            return self.speed
+        rate = max(10.0, DECIDE_PER_UPDATE * updates_per_s)
         wall_s = max(1.0, largest_launch / rate)
         return max(MIN_SPEED, min(MAX_SPEED, DECIDE_WITHIN_S / wall_s))
 
@@ -109,7 +113,7 @@ class _Progress:
 
     COUNTERS = ("intents", "decisions", "sent", "delivered", "engaged", "inbound")
 
-    def __init__(self, console: Console, span_days: float, clock: Clock,
+    def __init__(self, console: Console, span_days: float, clock: Any,
                  start: datetime) -> None:
         self.console, self.clock, self.start, self.span = console, clock, start, span_days
         self.days = math.ceil(span_days)
@@ -140,9 +144,10 @@ class _Progress:
         now = self.counts.get("sim_time") or self.clock.now()
         if isinstance(now, str):
             now = datetime.fromisoformat(now)
-        elapsed = max(0.0, (now - self.start).total_seconds() / 86_400)
-        day = min(self.days, int(elapsed) + 1)
-        shown = f"{day} of {self.days}  {now:%a %H:%M} UTC"
+        elapsed = (now - self.start).total_seconds() / 86_400
+        day = min(self.days, int(elapsed) + 1) if elapsed >= 0 else 0
+        shown = f"{day} of {self.days}  {now:%a %H:%M} UTC" if day else "0 (set-up)"
+        elapsed = max(0.0, elapsed)
         self.bar.update(self.task, completed=min(self.span, elapsed), day=shown)
         line = "   ".join(f"{name} [bold]{self.counts[name]:,}[/bold]"
                           for name in self.COUNTERS if isinstance(self.counts.get(name), int))
@@ -205,39 +210,38 @@ def run_arms(settings: Settings, options: DemoOptions, console: Console) -> Demo
 
     span_s = (max(p.ends for p in plans) + timedelta(seconds=DRAIN_S) - SIM_START
               ).total_seconds()
-    speed = options.speed or options.auto_speed(max(len(p.intents) for p in plans))
+    largest = max(len(p.intents) for p in plans)
 
     with console.status("blast: every intent on the campaign's first channel at 10:00 local…"):
         blast = _call(run_blast, population=population, plans=plans, seed=options.seed)
     console.print("[green]✓[/green] blast arm simulated")
 
-    # Simulated time reaches SIM_START LEAD_WALL_S after the workers are launched.
-    clock = Clock.simulated(origin=SIM_START, speed=speed,
-                            wall_origin=time.time() + LEAD_WALL_S)
+    # Two clocks: the set-up (profiles, consents, campaign configs) runs on a wall-speed
+    # clock a day before the campaigns; then the workers restart onto the compressed clock,
+    # whose speed comes from how fast they applied the set-up.
+    clock = _ShiftableClock(Clock.simulated(origin=SIM_START - timedelta(days=1), speed=1.0))
     stack = Stack(data_dir=data_dir, workers=options.workers, broker_port=free_port(),
                   first_web_port=free_port(), partitions=settings.partitions,
                   topic_prefix=settings.topic_prefix,
-                  extra_env={**clock.env(), **_lake_env(data_dir),
-                             "SMARTROUTER_TICK_INTERVAL_S": str(options.tick_interval_s),
-                             "SMARTROUTER_SENDER": "simulator",
-                             # TPS limits protect real providers; the simulator needs none.
-                             "SMARTROUTER_SEND_TPS": "2000", "SMARTROUTER_SEND_BURST": "2000",
-                             "SMARTROUTER_LOG_LEVEL": "warning"})
-    console.print(f"router: {span_s / 3600:.0f} simulated hours (campaign windows and the "
-                  f"answers after them) at {speed:,.0f}× ≈ {span_s / speed / 60:.1f} min, "
-                  f"{options.workers} worker(s)")
+                  extra_env=_worker_env(clock.current, data_dir, options))
+    updates = _profile_updates(population)
+    switch = _Switch(stack, clock, options, data_dir, console, updates, largest, span_s)
     try:
         with console.status(f"starting embedded broker and {options.workers} worker(s)…"):
             stack.start()
         bootstrap = stack.broker_url.removeprefix("kafka://")
         console.print(f"[green]✓[/green] broker on {bootstrap}, "
-                      f"{options.workers} worker(s) ready")
+                      f"{options.workers} worker(s) ready; applying {updates:,} profile and "
+                      f"consent updates…")
         run_settings = settings.model_copy(update={"broker": stack.broker_url})
+        max_wall_s = 3 * (updates / 50 + span_s / MIN_SPEED) + 600
         with _Progress(console, span_s / 86_400, clock, SIM_START) as progress:
+            switch.progress = progress
             world = _call(run_world, bootstrap=bootstrap, settings=run_settings,
                           population=population, plans=plans, clock=clock, seed=options.seed,
-                          progress=progress.update, check=_stack_check(stack),
-                          drain_s=DRAIN_S)
+                          progress=switch.on_progress, check=_stack_check(stack),
+                          drain_s=DRAIN_S, max_wall_s=max_wall_s,
+                          setup_timeout_s=max(180.0, updates / 30))
             if inspect.iscoroutine(world):
                 world = asyncio.run(world)
         if _field(world, "timed_out"):
@@ -247,6 +251,7 @@ def run_arms(settings: Settings, options: DemoOptions, console: Console) -> Demo
     finally:
         with console.status("stopping workers and broker…"):
             stack.stop()
+    speed = switch.speed or 0.0
 
     reports = clean_reports({"router": _report("router", _field(world, "router")),
                              "blast": _report("blast", blast),
@@ -255,6 +260,97 @@ def run_arms(settings: Settings, options: DemoOptions, console: Console) -> Demo
              "blast": day_rows(_field(blast, "daily"))}
     return DemoResult(reports=reports, daily=daily, wall_s=time.monotonic() - started,
                       plot_path=None, data_dir=data_dir, speed=speed, world=world)
+
+
+class _ShiftableClock:
+    """The clock the simulator reads: the set-up clock first, then the campaign clock."""
+
+    def __init__(self, clock: Clock) -> None:
+        self.current = clock
+
+    @property
+    def speed(self) -> float:
+        return self.current.speed
+
+    @property
+    def origin(self) -> datetime | None:
+        return self.current.origin
+
+    @property
+    def is_simulated(self) -> bool:
+        return self.current.is_simulated
+
+    def now(self) -> datetime:
+        return self.current.now()
+
+    def wall_seconds(self, simulated_seconds: float) -> float:
+        return self.current.wall_seconds(simulated_seconds)
+
+    def wall_time_of(self, moment: datetime) -> float:
+        return self.current.wall_time_of(moment)
+
+    def env(self) -> dict[str, str]:
+        return self.current.env()
+
+
+class _Switch:
+    """Watches the simulator's phases; when its set-up is done, moves the workers onto the
+    campaign clock (a restart: each worker reads the clock once, at start)."""
+
+    def __init__(self, stack: Stack, clock: _ShiftableClock, options: DemoOptions,
+                 data_dir: Path, console: Console, updates: int, largest: int,
+                 span_s: float) -> None:
+        self.stack, self.clock, self.options, self.data_dir = stack, clock, options, data_dir
+        self.console, self.updates, self.largest, self.span_s = console, updates, largest, span_s
+        self.progress: _Progress | None = None
+        self.setup_started: float | None = None
+        self.speed: float | None = None
+
+    def on_progress(self, snapshot: Any) -> None:
+        phase = _field(snapshot, "phase")
+        if self.setup_started is None:
+            self.setup_started = time.monotonic()
+        if self.speed is None and phase != "setup":
+            self.switch()
+        if self.progress is not None:
+            self.progress.update(snapshot)
+
+    def switch(self) -> None:
+        setup_s = max(0.5, time.monotonic() - (self.setup_started or time.monotonic()))
+        rate = self.updates / setup_s
+        self.speed = speed = self.options.auto_speed(self.largest, rate)
+        campaign = Clock.simulated(origin=SIM_START, speed=speed,
+                                   wall_origin=time.time() + RESTART_WALL_S)
+        self.console.print(
+            f"[green]✓[/green] set-up applied in {setup_s:.0f} s ({rate:,.0f} updates/s); "
+            f"campaigns: {self.span_s / 3600:.0f} simulated hours at {speed:,.0f}× "
+            f"(≈{self.span_s / speed / 60:.1f} min)", highlight=False)
+        for worker in self.stack.processes:
+            worker.stop()
+        self.stack.processes.clear()
+        self.stack.extra_env = _worker_env(campaign, self.data_dir, self.options)
+        for index in range(self.options.workers):
+            self.stack.add_worker(index)
+        for worker in self.stack.processes:
+            worker.wait_ready()
+        self.clock.current = campaign
+
+
+def _worker_env(clock: Clock, data_dir: Path, options: DemoOptions) -> dict[str, str]:
+    return {**clock.env(), **_lake_env(data_dir),
+            "SMARTROUTER_TICK_INTERVAL_S": str(options.tick_interval_s),
+            "SMARTROUTER_SENDER": "simulator",
+            # TPS limits protect real providers; the simulator needs none.
+            "SMARTROUTER_SEND_TPS": "2000", "SMARTROUTER_SEND_BURST": "2000",
+            "SMARTROUTER_LOG_LEVEL": "warning"}
+
+
+def _profile_updates(population: Any) -> int:
+    try:
+        from sim.population import profile_updates
+    except ImportError:  # pragma: no cover - an older simulator: about five per customer
+        return 5 * len(population)
+    return sum(len(profile_updates(person)) for person in population)
 
 
 def _lake_env(data_dir: Path) -> dict[str, str]:
