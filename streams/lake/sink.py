@@ -59,6 +59,7 @@ import contextlib
 import datetime as dt
 import json
 import logging
+import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -122,6 +123,7 @@ class LakeSink:
         self._done = asyncio.Event()
         # erasures read but not applied: partition -> (customer ids, next offset to commit)
         self._erase_pending: dict[TopicPartition, tuple[set[str], int]] = {}
+        self._erase_lock = threading.Lock()
         self._erase_task: asyncio.Task[None] | None = None
         self._maintain_task: asyncio.Task[None] | None = None
         self._last_erase = time.monotonic()
@@ -208,13 +210,15 @@ class LakeSink:
         return flushed
 
     def _take_updates(self, tp: TopicPartition, records: list[ConsumerRecord]) -> None:
-        ids, _ = self._erase_pending.get(tp, (set(), 0))
+        found = set()
         for record in records:
             with contextlib.suppress(ValueError, TypeError, AttributeError):
                 value = json.loads(record.value)
                 if value.get("type") == "erase" and isinstance(value.get("customer_id"), str):
-                    ids.add(value["customer_id"])
-        self._erase_pending[tp] = (ids, records[-1].offset + 1)
+                    found.add(value["customer_id"])
+        with self._erase_lock:  # erase_now swaps the queue on the loop thread
+            ids, _ = self._erase_pending.get(tp, (set(), 0))
+            self._erase_pending[tp] = (ids | found, records[-1].offset + 1)
 
     async def _flush_due(self) -> None:
         due = [w for w in self._writers.values() if w.due()]
@@ -267,8 +271,9 @@ class LakeSink:
 
     async def on_revoked(self, revoked: set[TopicPartition]) -> None:
         await self.flush_all()
-        for tp in revoked:
-            self._erase_pending.pop(tp, None)  # the next owner reads them again
+        with self._erase_lock:
+            for tp in revoked:
+                self._erase_pending.pop(tp, None)  # the next owner reads them again
         self._assigned -= set(revoked)
 
     # -- erasure and maintenance ----------------------------------------------------------
@@ -291,7 +296,8 @@ class LakeSink:
 
     async def erase_now(self) -> dict[str, int]:
         """Apply the queued erasures (the timer calls this; tests may too)."""
-        pending, self._erase_pending = self._erase_pending, {}
+        with self._erase_lock:
+            pending, self._erase_pending = self._erase_pending, {}
         ids = set().union(*(ids for ids, _ in pending.values())) if pending else set()
         try:
             removed: dict[str, int] = {}
@@ -305,9 +311,10 @@ class LakeSink:
                 self.stats.erased_customers += len(ids)
                 log.info("lake sink: erased %d customer(s): rows removed %s", len(ids), removed)
         except BaseException:
-            for tp, (tp_ids, offset) in pending.items():  # try again next time
-                ids_now, offset_now = self._erase_pending.get(tp, (set(), offset))
-                self._erase_pending[tp] = (tp_ids | ids_now, max(offset, offset_now))
+            with self._erase_lock:
+                for tp, (tp_ids, offset) in pending.items():  # try again next time
+                    ids_now, offset_now = self._erase_pending.get(tp, (set(), offset))
+                    self._erase_pending[tp] = (tp_ids | ids_now, max(offset, offset_now))
             raise
         await self._commit({tp: offset for tp, (_, offset) in pending.items()
                             if tp in self._assigned})
