@@ -70,5 +70,6 @@ def test_two_sinks_split_hand_over_and_maintain_once(smartrouter_broker, tmp_pat
     keys = table.scan(selected_fields=("event_id",)).to_arrow()["event_id"].to_pylist()
     assert len(keys) == EVENTS and max(Counter(keys).values()) == 1
     assert sum(committed_offsets(table).values()) == EVENTS + 1
-    assert first.stats.invalid + second.stats.invalid == 1
+    # seen once, or again when a rebalance sent a sink back to the lake's offsets
+    assert first.stats.invalid + second.stats.invalid >= 1
     assert data_file_count(table) < first.stats.flushes + second.stats.flushes
