@@ -290,6 +290,11 @@ class LakeSink:
             if self.owns_maintenance():
                 self._maintain_task = asyncio.create_task(self._maintain())
 
+    @property
+    def assigned(self) -> frozenset[TopicPartition]:
+        """The partitions this sink owns now."""
+        return frozenset(self._assigned)
+
     def owns_maintenance(self) -> bool:
         decisions = next(t for t, name in self.tables.items() if name == "decisions")
         return any(tp.topic == decisions and tp.partition == 0 for tp in self._assigned)

@@ -52,6 +52,8 @@ def test_two_sinks_split_hand_over_and_maintain_once(smartrouter_broker, tmp_pat
         first = LakeSink(bootstrap=bootstrap, topic_prefix=prefix, lake=lake)
         second = LakeSink(bootstrap=bootstrap, topic_prefix=prefix, lake=lake)
         tasks = [asyncio.create_task(first.run()), asyncio.create_task(second.run())]
+        await wait_for(lambda: first.assigned and second.assigned and
+                       len(first.assigned | second.assigned) == 16, 60)  # 4 topics x 4
         await produce(bootstrap, f"{prefix}delivery",
                       [*records(0, EVENTS // 2), (b"c-1", b"{not json")])  # counted past
         await wait_for(lambda: first.stats.rows + second.stats.rows >= EVENTS // 2, 60)
