@@ -25,6 +25,11 @@ a rebalance (BROKER-NOTES.md) — a lost row. So the sink owns a consumer in its
 * after a flush the sink commits the lake's offsets to its group too — for lag monitoring
   only (``smartrouter`` tools that read group lag), never for resuming.
 
+Exactly once means one row per Kafka record. The topics themselves are at-least-once: after
+a crash the send agent re-emits a ``done`` send's delivery event (same ``event_id``) and the
+outbox may carry a request twice, so the lake can hold such a repeat as the topic does; the
+reports count distinct intent ids, so a repeat changes no number.
+
 Tables: ``decisions`` (every decision: the funnel's intents, actions, reasons, channel
 scores and propensities — what models are retrained from), ``delivery`` (every normalized
 event: sent / failed / cancelled and the provider's delivered / opened / clicked …, with
