@@ -202,11 +202,13 @@ def measure(broker_url: str, workers: int, args: argparse.Namespace) -> dict[str
                                 f"for {args.latency_s:.0f} s…"):
                 paced = make_intents(f"lat{share}", count, args.customers, rng)
                 first = time.time()
+                cpu_before = [cpu_seconds(w.pid) for w in stack.processes]
                 sent_at, achieved = asyncio.run(paced_produce(bootstrap, topic("intents"),
                                                               paced, offered))
                 decided = asyncio.run(read_decisions(bootstrap, topic("decisions"),
                                                      args.partitions, set(sent_at),
                                                      args.limit_s))
+                cpu_after = [cpu_seconds(w.pid) for w in stack.processes]
             latencies = [ts - sent_at[i] for i, (ts, _) in decided.items()]
             newest = max((ts for ts, _ in decided.values()), default=first * 1000) / 1000
             point = {"load": share, "offered_per_s": round(offered, 1),
@@ -215,7 +217,9 @@ def measure(broker_url: str, workers: int, args: argparse.Namespace) -> dict[str
                      "sustained_per_s": round(len(decided) / max(newest - first, 1e-6), 1),
                      "p50_ms": round(percentile(latencies, 50), 1),
                      "p99_ms": round(percentile(latencies, 99), 1),
-                     "max_ms": round(max(latencies), 1) if latencies else None}
+                     "max_ms": round(max(latencies), 1) if latencies else None,
+                     "worker_cpu_ms_per_intent": round(1000 * sum(
+                         b - a for a, b in zip(cpu_before, cpu_after, strict=True)) / count, 2)}
             out["latency"].append(point)
             console.print(f"[{workers} worker(s)] offered {offered:,.0f}/s: p50 "
                           f"{point['p50_ms']:,.0f} ms, p99 {point['p99_ms']:,.0f} ms")
@@ -256,7 +260,8 @@ def print_table(runs: list[dict[str, Any]]) -> None:
     console.print(table)
     for run in runs:
         points = "; ".join(f"{p['offered_per_s']:,.0f}/s → p50 {p['p50_ms']:,.0f} ms, "
-                           f"p99 {p['p99_ms']:,.0f} ms (sustained {p['sustained_per_s']:,.0f}/s)"
+                           f"p99 {p['p99_ms']:,.0f} ms (sustained {p['sustained_per_s']:,.0f}/s,"
+                           f" {p['worker_cpu_ms_per_intent']:.2f} ms CPU/intent)"
                            for p in run["latency"])
         console.print(f"{run['workers']} worker(s): backlog drained at "
                       f"{run['engine_wall_per_s']:,.0f}/s by the wall clock, "
