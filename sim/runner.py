@@ -12,6 +12,9 @@ bucket (``engine.holdout.in_holdout``, the engine's own rule) belongs to the hol
 whatever its decision (``holdout``, or a rule's suppression); every other intent belongs to
 the router arm. So both arms are the same kind of random sample of the intents.
 
+A send counts at its *effective* time (``effective_send_time``): the decided minute plus
+the engine's release latency in wall seconds, not multiplied by the clock's speed.
+
 World events still pending when the run ends are counted in the ledgers (the world did
 them) but not produced; the blast arm counts every event too, so the arms compare.
 """
@@ -51,6 +54,22 @@ __all__ = ["WorldResult", "run_world"]
 log = logging.getLogger(__name__)
 
 ENGINE_TYPES = frozenset({"sent", "failed", "cancelled"})
+NIGHT = frozenset((*range(21, 24), *range(0, 8)))
+
+
+def effective_send_time(send_at: datetime | None, sent_at: datetime, speed: float) -> datetime:
+    """When the message would have gone out in real time: the decided minute plus the
+    engine's release latency *in wall seconds*.
+
+    Ticks, Kafka hops and rate limits take wall time (about 1–2 s here), which the
+    compressed clock multiplies by its speed: at 1,000× a 1.5 s pipeline delay would move
+    a 20:59 send to 21:24 and charge the engine with a quiet-hour violation it would never
+    commit in real time. Latency is a wall-time phenomenon, like rate limits, so it counts
+    1:1; a send the engine deliberately held (a later minute) is already in ``send_at``.
+    """
+    if send_at is None or sent_at <= send_at:
+        return sent_at
+    return send_at + (sent_at - send_at) / speed
 
 
 @dataclass
@@ -68,6 +87,9 @@ class WorldResult:
     sends_per_wall_s: float
     timed_out: bool
     shift_days: int
+    release_lag_s: dict[str, float]  # simulated seconds from decided send_at to sent
+    raw_quiet_hour_sends: int  # marketing sends whose uncorrected sent time was 21–08 local
+    decided_send_at: dict[str, datetime] = field(repr=False)
     router_ledger: ArmLedger = field(repr=False)
     holdout_ledger: ArmLedger = field(repr=False)
 
@@ -81,12 +103,16 @@ class _State:
     holdout: ArmLedger
     intents: dict[str, tuple[CampaignIntent, bool]] = field(default_factory=dict)
     decided: set[str] = field(default_factory=set)
+    send_at: dict[str, datetime] = field(default_factory=dict)
+    release_lag_s: list[float] = field(default_factory=list)
     duplicates: int = 0
     heap: list[tuple[datetime, int, str, BaseModel]] = field(default_factory=list)
     seq: int = 0
     produced: Counter[str] = field(default_factory=Counter)
     sends: int = 0
     shift_days: int = 0
+    speed: float = 1.0
+    raw_night: int = 0
     first_send_wall: float | None = None
     last_send_wall: float | None = None
 
@@ -137,7 +163,8 @@ async def run_world(bootstrap: str, settings: Settings, population: list[Person]
             plans = [shifted(p, shift) for p in plans]
         state = _State(world=World(population, seed, start=world_start(plans)),
                        router=ArmLedger(origin=day_origin(plans)),
-                       holdout=ArmLedger(origin=day_origin(plans)), shift_days=shift)
+                       holdout=ArmLedger(origin=day_origin(plans)), shift_days=shift,
+                       speed=clock.speed)
         state.produced.update(produced)
         end = max(p.ends for p in plans) + timedelta(seconds=drain_s)
         if max_wall_s is None:
@@ -193,8 +220,22 @@ def _result(state: _State, started: float, timed_out: bool) -> WorldResult:
         decisions=len(state.decided), duplicate_decisions=state.duplicates,
         undecided=_undecided(state), wall_s=round(time.monotonic() - started, 1),
         sends_per_wall_s=round(state.sends / span, 1) if span > 0 else 0.0,
-        timed_out=timed_out, shift_days=state.shift_days, router_ledger=state.router,
+        timed_out=timed_out, shift_days=state.shift_days,
+        release_lag_s=_percentiles(state.release_lag_s), raw_quiet_hour_sends=state.raw_night,
+        decided_send_at=state.send_at,
+        router_ledger=state.router,
         holdout_ledger=state.holdout)
+
+
+def _percentiles(values: list[float]) -> dict[str, float]:
+    if not values:
+        return {}
+    ordered = sorted(values)
+
+    def at(q: float) -> float:
+        return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 1)
+
+    return {"p50": at(0.5), "p90": at(0.9), "p99": at(0.99), "max": round(ordered[-1], 1)}
 
 
 def _undecided(state: _State) -> int:
@@ -310,6 +351,8 @@ def _on_decision(state: _State, decision: dict[str, Any]) -> None:
         state.duplicates += 1
         return
     state.decided.add(intent_id)
+    if decision.get("send_at"):
+        state.send_at[intent_id] = datetime.fromisoformat(decision["send_at"])
     ledger.add_decision(decision["action"], decision.get("reasons") or [])
 
 
@@ -330,7 +373,12 @@ def _on_engine_event(state: _State, event: dict[str, Any]) -> None:
         return  # a replayed sent event: the world answered it already
     intent, _ = state.intents[intent_id]
     channel = Channel(event["channel"])
-    at = datetime.fromisoformat(event["at"])
+    sent_at = datetime.fromisoformat(event["at"])
+    at = effective_send_time(state.send_at.get(intent_id), sent_at, state.speed)
+    if at != sent_at:
+        state.release_lag_s.append((sent_at - state.send_at[intent_id]).total_seconds())
+        state.raw_night += state.world.local_hour(intent.customer_id, sent_at) in NIGHT and \
+            str(intent.kind) == "marketing"
     cost = float(event["cost"]) if event.get("cost") is not None else DEFAULT_COSTS[channel]
     world, cid = state.world, intent.customer_id
     ledger.add_send(Send(cid, intent_id, intent.campaign_id, channel, at, cost,
