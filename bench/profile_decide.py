@@ -184,6 +184,7 @@ SUBSTEPS = [
     ("  schedule_entry (ScheduledSend)", "agents/decide.py", "schedule_entry"),
     ("  json.dumps (faust's changelog codec)", "json/__init__.py", "dumps"),
     ("  record_send", "engine/customer_state.py", "record_send"),
+    ("  pydantic model_dump (replay cache, entries)", "pydantic/main.py", "model_dump"),
 ]
 
 
