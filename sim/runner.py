@@ -84,7 +84,8 @@ class WorldResult:
     duplicate_decisions: int
     undecided: int
     wall_s: float
-    sends_per_wall_s: float
+    sends_per_wall_s: float  # mean over the span from first to last send
+    peak_sends_per_wall_s: int  # busiest wall second (as the runner read them)
     timed_out: bool
     shift_days: int
     release_lag_s: dict[str, float]  # simulated seconds from decided send_at to sent
@@ -113,6 +114,7 @@ class _State:
     shift_days: int = 0
     speed: float = 1.0
     raw_night: int = 0
+    sends_by_wall_s: Counter[int] = field(default_factory=Counter)
     first_send_wall: float | None = None
     last_send_wall: float | None = None
 
@@ -138,7 +140,11 @@ async def run_world(bootstrap: str, settings: Settings, population: list[Person]
     ``drain_s`` is simulated time after the last intent window closes (late sends and the
     world's answers to them); ``max_wall_s`` caps the run in wall time (default: the
     simulated span at ``clock.speed`` plus five minutes). ``check`` is polled each second
-    and aborts the run with its message (e.g. a worker died).
+    and aborts the run with its message (e.g. a worker died). ``progress`` gets snapshots
+    (``phase``: ``setup``, then ``applied`` once the workers applied the set-up — a caller
+    may switch the workers' clock inside that call —, then ``running``, ``done``;
+    ``sim_time``, ``day`` (0-based), ``intents``, ``decisions``, ``sent``, ``delivered``,
+    ``engaged``, ``events``, ``inbound``).
 
     Setting up (profiles and consents through the workers) must end before the first
     launch: start the clock with enough lead (about 10 s of wall time per 1,000 customers
@@ -156,6 +162,8 @@ async def run_world(bootstrap: str, settings: Settings, population: list[Person]
             progress({"phase": "setup", "sim_time": clock.now(), "intents": 0})
         produced = await _setup(producer, settings, bootstrap, population, plans,
                                 setup_timeout_s)
+        if progress:  # a caller may move the workers onto another clock here
+            progress({"phase": "applied", "sim_time": clock.now(), "intents": 0})
         shift = late_by_days(clock.now(), plans)
         if shift:
             log.warning("run_world: setup ended after the first launch; campaigns and the "
@@ -220,6 +228,7 @@ def _result(state: _State, started: float, timed_out: bool) -> WorldResult:
         decisions=len(state.decided), duplicate_decisions=state.duplicates,
         undecided=_undecided(state), wall_s=round(time.monotonic() - started, 1),
         sends_per_wall_s=round(state.sends / span, 1) if span > 0 else 0.0,
+        peak_sends_per_wall_s=max(state.sends_by_wall_s.values(), default=0),
         timed_out=timed_out, shift_days=state.shift_days,
         release_lag_s=_percentiles(state.release_lag_s), raw_quiet_hour_sends=state.raw_night,
         decided_send_at=state.send_at,
@@ -386,6 +395,7 @@ def _on_engine_event(state: _State, event: dict[str, Any]) -> None:
                          str(intent.kind) == "marketing"))
     state.sends += 1
     state.last_send_wall = time.time()
+    state.sends_by_wall_s[int(state.last_send_wall)] += 1
     state.first_send_wall = state.first_send_wall or state.last_send_wall
     for answer in world.on_send(cid, intent_id, intent.campaign_id, channel, str(intent.kind),
                                 at):
