@@ -166,6 +166,25 @@ def make_step(world: dict[str, Any]):  # noqa: ANN201 - returns the step closure
     return step
 
 
+def tick_cost(entries: list[dict]) -> dict[str, float]:
+    """What the schedule agent's tick spends per waiting send to learn it is not due yet."""
+    from agents.schedule import is_due
+    from schemas.outbox import ScheduledSend
+
+    entries = [json.loads(json.dumps(e)) for e in entries]  # as the table gives them back
+    now = datetime.now(UTC)
+    started = time.perf_counter()
+    for entry in entries:
+        ScheduledSend.model_validate(entry["send"]).send_at <= now  # noqa: B015
+    validate = time.perf_counter() - started
+    started = time.perf_counter()
+    for entry in entries:
+        is_due(entry, now)
+    due = time.perf_counter() - started
+    n = max(len(entries), 1)
+    return {"validate_us": round(validate / n * 1e6, 2), "is_due_us": round(due / n * 1e6, 2)}
+
+
 #: (label, file suffix, function name) of the sub-steps reported inside the stages.
 SUBSTEPS = [
     ("stage: decode + validate intent", "profile_decide.py", "stage_decode"),
@@ -232,6 +251,10 @@ def run_harness(args: argparse.Namespace) -> dict[str, Any]:
                       f"{seconds / len(messages) * 1e6:,.0f}")
     console.print(table)
     console.print(f"actions: {dict(actions)}")
+    tick = tick_cost(list(world["scheduled"].values()))
+    console.print(f"schedule tick, per waiting send: full ScheduledSend validation "
+                  f"{tick['validate_us']:.1f} µs, agents.schedule.is_due "
+                  f"{tick['is_due_us']:.1f} µs")
     top = io.StringIO()
     pstats.Stats(profiler, stream=top).sort_stats("tottime").print_stats(15)
     if args.verbose:
@@ -239,7 +262,7 @@ def run_harness(args: argparse.Namespace) -> dict[str, Any]:
     return {"mode": "harness", "intents": len(messages), "customers": args.customers,
             "us_per_intent": round(us, 1), "intents_per_s_one_core": round(1e6 / us, 1),
             "rounds_us": [round(t, 1) for t in timings], "share_pct": shares,
-            "actions": dict(actions)}
+            "actions": dict(actions), "tick_cost_us": tick}
 
 
 # -------------------------------------------------------------------------------- worker
