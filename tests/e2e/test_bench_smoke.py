@@ -69,3 +69,10 @@ def test_profile_worker_runs(tmp_path: Path) -> None:
               "--json", str(out))
     figures = json.loads(out.read_text())
     assert figures["samples"] > 0
+
+
+def test_fetch_wait_probe_runs(tmp_path: Path) -> None:
+    out = tmp_path / "fetch-wait.json"
+    run_bench("profile_fetch_wait.py", "--waits", "500", "50", "--records", "5",
+              "--json", str(out))
+    assert [r["fetch_max_wait_ms"] for r in json.loads(out.read_text())["runs"]] == [500, 50]
