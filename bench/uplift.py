@@ -9,8 +9,9 @@ from the router's own holdout group. Per metric it prints the mean over seeds wi
 Student-t interval, and the paired difference router − blast (same seed, same world).
 
 Metrics: engagement per message, cost per engagement, unsubscribes (and, for reference,
-engagement per intent and messages to angry customers). With 3–5 seeds the intervals are
-wide on purpose: they say how much of the gap the seed alone can move.
+engagement per intent, messages to angry customers, quiet-hour and fatigue violations).
+With 3–5 seeds the intervals are wide on purpose: they say how much of the gap the seed
+alone can move.
 """
 
 from __future__ import annotations
@@ -31,7 +32,8 @@ from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
 METRICS = ("engagement_per_message", "cost_per_engagement", "unsubscribes",
-           "engagement_per_intent", "angry_messaged")
+           "engagement_per_intent", "angry_messaged", "quiet_hour_violations",
+           "fatigue_violations")
 ARMS = ("router", "blast", "holdout")
 
 # Two-sided 95 % Student-t quantiles by degrees of freedom (no scipy needed).
@@ -81,7 +83,8 @@ def _fmt(cell: dict[str, Any], digits: int) -> str:
 
 
 _DIGITS = {"engagement_per_message": 3, "cost_per_engagement": 3, "unsubscribes": 1,
-           "engagement_per_intent": 3, "angry_messaged": 1}
+           "engagement_per_intent": 3, "angry_messaged": 1, "quiet_hour_violations": 1,
+           "fatigue_violations": 1}
 
 
 def render(summary: dict[str, Any], title: str) -> Table:
@@ -114,6 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     progress = Console(stderr=True)
     runs: list[dict[str, dict[str, Any]]] = []
     walls: list[float] = []
+    diagnostics: list[dict[str, Any]] = []
     seeds = list(range(args.first_seed, args.first_seed + args.seeds))
     with tempfile.TemporaryDirectory(prefix="smartrouter-uplift-") as tmp:
         for seed in seeds:
@@ -125,6 +129,7 @@ def main(argv: list[str] | None = None) -> int:
             result = run_arms(settings, options, progress)
             walls.append(time.monotonic() - started)
             runs.append(result.reports)
+            diagnostics.append(result.diagnostics)
     summary = summarize(runs)
     title = (f"uplift: {len(seeds)} seeds × {args.customers:,} customers × {args.days} "
              f"simulated days (mean [95 % t-interval over seeds])")
@@ -133,9 +138,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         figures = {"seeds": seeds, "customers": args.customers, "days": args.days,
                    "workers": args.workers, "runs": runs, **summary,
-                   "wall_s": [round(w, 1) for w in walls]}
+                   "wall_s": [round(w, 1) for w in walls], "diagnostics": diagnostics}
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(figures, indent=2, sort_keys=True) + "\n")
+        args.json.write_text(json.dumps(figures, indent=2, sort_keys=True, default=str) + "\n")
         console.print(f"wrote {args.json}")
     return 0
 

@@ -21,7 +21,7 @@ import os
 import shutil
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -93,6 +93,7 @@ class DemoResult:
     data_dir: Path
     speed: float
     world: Any = None  # the simulator's WorldResult (counts, send rate) for diagnostics
+    diagnostics: dict[str, Any] = field(default_factory=dict)
 
 
 def _field(obj: Any, name: str, default: Any = None) -> Any:
@@ -181,6 +182,7 @@ def run_demo(settings: Settings, options: DemoOptions, console: Console) -> Demo
         console.print(f"plot: {plot_path}")
     except Exception as exc:  # noqa: BLE001 - the report is already out; say why, go on
         console.print(f"[yellow]no plot:[/yellow] {type(exc).__name__}: {exc}")
+    console.print(_diagnostics_line(result.diagnostics), style="dim", highlight=False)
     lake = result.data_dir / "lake"
     if (lake / "catalog.db").exists():
         console.print(f"lake: {lake} (read it with: SMARTROUTER_DATA_DIR={result.data_dir} "
@@ -262,8 +264,14 @@ def run_arms(settings: Settings, options: DemoOptions, console: Console) -> Demo
                              "holdout": _report("holdout", _field(world, "holdout"))})
     daily = {"router": day_rows(_field(world, "daily")),
              "blast": day_rows(_field(blast, "daily"))}
+    diagnostics = {name: _field(world, name) for name in (
+        "decisions", "duplicate_decisions", "undecided", "timed_out", "shift_days",
+        "release_lag_s", "raw_quiet_hour_sends", "sends_per_wall_s", "peak_sends_per_wall_s")}
+    diagnostics.update(speed=round(speed, 1), setup_s=switch.setup_s,
+                       updates_per_s=switch.updates_per_s)
     return DemoResult(reports=reports, daily=daily, wall_s=time.monotonic() - started,
-                      plot_path=None, data_dir=data_dir, speed=speed, world=world)
+                      plot_path=None, data_dir=data_dir, speed=speed, world=world,
+                      diagnostics=diagnostics)
 
 
 class _ShiftableClock:
@@ -309,6 +317,8 @@ class _Switch:
         self.progress: _Progress | None = None
         self.setup_started: float | None = None
         self.speed: float | None = None
+        self.setup_s: float | None = None
+        self.updates_per_s: float | None = None
 
     def on_progress(self, snapshot: Any) -> None:
         phase = _field(snapshot, "phase")
@@ -322,6 +332,7 @@ class _Switch:
     def switch(self) -> None:
         setup_s = max(0.5, time.monotonic() - (self.setup_started or time.monotonic()))
         rate = self.updates / setup_s
+        self.setup_s, self.updates_per_s = round(setup_s, 1), round(rate, 1)
         self.speed = speed = self.options.auto_speed(self.largest, rate)
         campaign = Clock.simulated(origin=SIM_START, speed=speed,
                                    wall_origin=time.time() + RESTART_WALL_S
@@ -366,6 +377,25 @@ def _lake_env(data_dir: Path) -> dict[str, str]:
     lake = (data_dir / "lake").resolve()
     return {"SMARTROUTER_LAKE_URI": f"sqlite:///{lake}/catalog.db",
             "SMARTROUTER_LAKE_WAREHOUSE": f"file://{lake}/warehouse"}
+
+
+def _diagnostics_line(d: Mapping[str, Any]) -> str:
+    lag = d.get("release_lag_s") or {}
+    speed = d.get("speed") or 0
+    parts = [f"engine: {d.get('decisions') or 0:,} decisions "
+             f"({d.get('duplicate_decisions') or 0} duplicate, {d.get('undecided') or 0} "
+             f"undecided) at {speed:,.0f}×"]
+    if lag and speed:
+        p50, p99 = lag.get("p50"), lag.get("p99")
+        if p50 is not None and p99 is not None:
+            parts.append(f"release → sent {p50 / speed:.1f} / {p99 / speed:.1f} s wall "
+                         f"(p50 / p99), counted at the decided minute plus that latency")
+    if d.get("raw_quiet_hour_sends"):
+        parts.append(f"{d['raw_quiet_hour_sends']:,} sends the compressed clock pushed past "
+                     "21:00")
+    if d.get("timed_out"):
+        parts.append("timed out")
+    return "; ".join(parts)
 
 
 def _stack_check(stack: Stack) -> Callable[[], str | None]:
