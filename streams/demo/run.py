@@ -5,9 +5,12 @@
 2. **blast**: the same intents, each sent on the campaign's first channel at 10:00 local
    time, with no protection beyond consent (``sim.blast``; pure Python, no Kafka).
 3. **router**: an embedded broker and ``--workers`` worker processes on free 127.0.0.1 ports
-   under ``<data_dir>/demo``, every one of them on the same compressed simulated clock
-   (``streams.clock``); the simulator plays the customers over the topics only
-   (``sim.runner.run_world``) and reports the router's arm and its holdout group.
+   under ``<data_dir>/demo``. The simulator (``sim.runner.run_world``) first produces the
+   profiles, consents and campaign configs while the workers run on a wall-speed clock a
+   day before the campaigns; once they are applied the workers restart onto the compressed
+   campaign clock (``streams.clock``; each process reads it once, at start), whose speed
+   comes from the measured set-up rate. The simulator then plays the customers over the
+   topics only and reports the router's arm and its holdout group.
 4. The side-by-side table, ``--json`` and the PNG. Everything is stopped before it returns,
    on Ctrl-C and on errors too.
 """
@@ -48,9 +51,9 @@ RESTART_WALL_S = 12.0
 RESTART_PER_UPDATE_S = 1 / 2500
 # Simulated time the world keeps answering after the last intent window closes.
 DRAIN_S = 6 * 3600.0
-# How fast the clock may run (see DemoOptions.auto_speed).
-# Decisions per wall second while campaigns run, as a share of the profile updates per second
-# measured during the set-up (the engine also sends, answers and learns meanwhile).
+# How fast the clock may run (see DemoOptions.auto_speed): decisions per wall second while
+# campaigns run, as a share of the profile updates per second measured during the set-up
+# (the engine also sends, answers and learns meanwhile).
 DECIDE_PER_UPDATE = 0.12
 DECIDE_WITHIN_S = 12 * 3600.0
 MIN_SPEED, MAX_SPEED = 300.0, 1500.0
@@ -429,6 +432,3 @@ def _count_campaigns(plans: Any) -> int:
     return len({str(_field(_field(p, "config"), "campaign_id", _field(p, "campaign_id", i)))
                 for i, p in enumerate(plans)})
 
-
-def sim_day_of(moment: datetime) -> int:
-    return int((moment - SIM_START) / timedelta(days=1))
