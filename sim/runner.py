@@ -105,6 +105,7 @@ class _State:
     intents: dict[str, tuple[CampaignIntent, bool]] = field(default_factory=dict)
     decided: set[str] = field(default_factory=set)
     send_at: dict[str, datetime] = field(default_factory=dict)
+    early: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     release_lag_s: list[float] = field(default_factory=list)
     duplicates: int = 0
     heap: list[tuple[datetime, int, str, BaseModel]] = field(default_factory=list)
@@ -340,7 +341,9 @@ async def _consume(bootstrap: str, settings: Settings, state: _State) -> None:
             consumer.seek(tp, 0)
         while True:
             batch = await consumer.getmany(timeout_ms=200, max_records=2000)
-            for tp, records in batch.items():
+            # Decisions first: a send is timed from its decided minute (effective_send_time).
+            ordered = sorted(batch.items(), key=lambda i: names[i[0].topic] != "decisions")
+            for tp, records in ordered:
                 for record in records:
                     value = json.loads(record.value)
                     if names[tp.topic] == "decisions":
@@ -363,12 +366,17 @@ def _on_decision(state: _State, decision: dict[str, Any]) -> None:
     if decision.get("send_at"):
         state.send_at[intent_id] = datetime.fromisoformat(decision["send_at"])
     ledger.add_decision(decision["action"], decision.get("reasons") or [])
+    for event in state.early.pop(intent_id, []):
+        _on_engine_event(state, event)
 
 
 def _on_engine_event(state: _State, event: dict[str, Any]) -> None:
     intent_id = event["intent_id"]
     ledger = state.ledger(intent_id)
     if ledger is None:
+        return
+    if intent_id not in state.decided:  # read before its decision: wait for it
+        state.early.setdefault(intent_id, []).append(event)
         return
     kind = event["type"]
     if kind == "cancelled":
