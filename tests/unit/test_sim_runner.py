@@ -26,3 +26,31 @@ def test_late_setup_moves_campaigns_by_whole_days():
     assert late_by_days(first - timedelta(hours=1), plans) == 0
     assert late_by_days(first, plans) == 1
     assert late_by_days(first + timedelta(days=1, hours=2), plans) == 2
+
+
+def test_a_sent_event_read_before_its_decision_is_timed_from_the_decided_minute():
+    from sim.metrics import ArmLedger
+    from sim.runner import _on_decision, _on_engine_event, _State
+    from sim.truth import World
+
+    people = generate_population(20, seed=2)
+    plan = plan_campaigns(people, days=1, seed=2, start=datetime(2026, 3, 2, tzinfo=UTC))[0]
+    intent = plan.intents[0]
+    origin = datetime(2026, 3, 2, tzinfo=UTC)
+    state = _State(world=World(people, 2, start=origin), router=ArmLedger(origin=origin),
+                   holdout=ArmLedger(origin=origin), speed=1000.0)
+    state.intents[intent.intent_id] = (intent, False)
+    minute = plan.start + timedelta(hours=3)
+    sent = {"intent_id": intent.intent_id, "customer_id": intent.customer_id,
+            "campaign_id": intent.campaign_id, "channel": "email", "type": "sent",
+            "at": (minute + timedelta(seconds=2000)).isoformat(), "cost": "0.0001"}
+    _on_engine_event(state, sent)
+    assert not state.router.sends  # waits for the decision
+    _on_decision(state, {"intent_id": intent.intent_id, "action": "send", "reasons": [],
+                         "send_at": minute.isoformat()})
+    send = state.router.sends[intent.intent_id]
+    assert send.at == minute + timedelta(seconds=2)
+    assert state.heap  # the world answered
+    _on_decision(state, {"intent_id": intent.intent_id, "action": "send", "reasons": [],
+                         "send_at": minute.isoformat()})
+    assert state.duplicates == 1
