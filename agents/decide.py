@@ -25,8 +25,8 @@ from schemas.intents import CampaignIntent, IntentKind
 from schemas.outbox import ScheduledSend
 from streams.app import (
     app,
+    campaign_configs,
     campaign_spend,
-    campaigns,
     clock,
     customers,
     decided_intents,
@@ -109,6 +109,7 @@ def restore_send(intent: CampaignIntent, decision: dict, partition: int) -> None
 
 
 async def handle_intent(intent: CampaignIntent, source: Source) -> None:
+    await campaign_configs.wait_ready()
     replay = await replayed_decisions.records(settings, source.partition)
     if already_decided(intent.intent_id, source.partition, source.offset, replay):
         if intent.intent_id in replay:
@@ -116,7 +117,7 @@ async def handle_intent(intent: CampaignIntent, source: Source) -> None:
         log.debug("intent already decided; skipped")
         return
     state = customers.get(intent.customer_id)
-    campaign = campaigns.get(intent.campaign_id)
+    campaign = campaign_configs.get(intent.campaign_id)
     spend_at = spend_key(intent.campaign_id, source.partition)
     planned = plan(intent, state, clock.now(), campaign,
                    models=models.get(source.partition),

@@ -15,7 +15,7 @@ from pydantic import TypeAdapter
 from engine.normalize import NormalizeError, normalize
 from engine.normalize.model import IntentRef
 from schemas.common import Channel
-from streams.app import app, message_index, settings, topics
+from streams.app import app, message_ids, settings, topics
 from streams.codec import Source, encode, key_bytes
 from streams.pipeline import Rejected, gap_guard, run_validated
 
@@ -24,7 +24,7 @@ RAW = TypeAdapter(dict[str, Any])
 
 def lookup(provider_message_id: str) -> IntentRef | None:
     """The intent a provider message id was sent for (None when this engine never sent it)."""
-    known = message_index.get(provider_message_id)
+    known = message_ids.get(provider_message_id)
     if not known:
         return None
     return IntentRef(intent_id=known["intent_id"], customer_id=known["customer_id"],
@@ -32,6 +32,7 @@ def lookup(provider_message_id: str) -> IntentRef | None:
 
 
 async def handle_raw(raw: dict[str, Any], source: Source) -> None:
+    await message_ids.wait_ready()
     try:
         events = normalize(raw, index=lookup)
     except NormalizeError as err:

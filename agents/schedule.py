@@ -25,8 +25,8 @@ from schemas.outbox import ScheduledSend
 from schemas.ticks import Tick
 from streams.app import (
     app,
+    campaign_configs,
     campaign_spend,
-    campaigns,
     customers,
     scheduled_sends,
     settings,
@@ -49,6 +49,7 @@ def sender_map() -> dict[Channel, str]:
 
 
 async def handle_tick(tick: Tick, source: Source) -> None:
+    await campaign_configs.wait_ready()
     now = tick.at
     released = cancelled = 0
     for intent_id, entry in list(scheduled_sends.items()):
@@ -87,7 +88,7 @@ def is_due(entry: dict, now: datetime) -> bool:
 
 def recheck(send: ScheduledSend, now: datetime, partition: int) -> Reason | None:
     """The protection re-check, plus the budget (it may have been lowered meanwhile)."""
-    campaign = campaigns.get(send.campaign_id)
+    campaign = campaign_configs.get(send.campaign_id)
     reason = release_check(send, customers.get(send.customer_id), campaign, now, POLICY)
     if reason is not None:
         return reason

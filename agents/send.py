@@ -32,7 +32,15 @@ from engine.budget import channel_cost
 from schemas.common import Channel
 from schemas.delivery import DeliveryEvent, DeliveryType
 from schemas.outbox import SendAttempt, SendRequest
-from streams.app import app, campaigns, clock, message_index, send_log, settings, topics
+from streams.app import (
+    app,
+    campaign_configs,
+    clock,
+    message_index,
+    send_log,
+    settings,
+    topics,
+)
 from streams.codec import Source, encode, key_bytes
 from streams.pipeline import gap_guard, run_validated
 from streams.recent import ReplayZone, source_offset_header
@@ -75,7 +83,7 @@ class SendPath:
         return self.sender
 
     def campaign_bucket(self, campaign_id: str) -> TokenBucket | None:
-        tps = (campaigns.get(campaign_id) or {}).get("tps")
+        tps = (campaign_configs.get(campaign_id) or {}).get("tps")
         if not tps:
             return None
         share = float(tps) / settings.partitions
@@ -94,6 +102,7 @@ async def forget_replayed_attempts(sender: object, revoked: set, **kwargs: objec
 
 
 async def handle_send(request: SendRequest, source: Source) -> None:
+    await campaign_configs.wait_ready()
     key = f"{request.intent_id}:{request.channel}"
     if send_log.get(key):
         return  # handed to the provider before, and its outcome is on Kafka
@@ -145,7 +154,7 @@ async def deliver(sender: Sender, request: SendRequest, bucket: Prepaid) -> Deli
         "intent_id": request.intent_id, "customer_id": request.customer_id,
         "campaign_id": request.campaign_id, "channel": str(request.channel)}
     return event_for(request, DeliveryType.SENT, provider_message_id=result.provider_message_id,
-                     cost=channel_cost(campaigns.get(request.campaign_id), request.channel))
+                     cost=channel_cost(campaign_configs.get(request.campaign_id), request.channel))
 
 
 async def finish(request: SendRequest, event: DeliveryEvent, source: Source, *,

@@ -12,6 +12,7 @@ from typing import Any
 import faust
 
 from schemas.topics import TOPICS
+from streams.global_view import GlobalView, GlobalViewService
 from streams.model_registry import ModelRegistry
 from streams.settings import Settings, get_settings
 from streams.transport import FetchHighwaterTransport
@@ -130,3 +131,11 @@ campaigns = app.GlobalTable(
     schema=faust.Schema(key_serializer="json", value_serializer="json"),
     help="Campaign configs (status, fatigue overrides, budget) from the campaigns topic.",
 )
+
+
+#: What the agents read: every worker's full copy of those two tables (streams.global_view
+#: says why a GlobalTable alone is not enough with several workers).
+campaign_configs = GlobalView(campaigns.changelog_topic.get_topic_name(), fallback=campaigns)
+message_ids = GlobalView(message_index.changelog_topic.get_topic_name(), fallback=message_index)
+for _view in (campaign_configs, message_ids):
+    app.service(GlobalViewService.following(_view, settings.bootstrap, settings.partitions))
