@@ -119,7 +119,8 @@ async def handle_intent(intent: CampaignIntent, source: Source) -> None:
     state = customers.get(intent.customer_id)
     campaign = campaign_configs.get(intent.campaign_id)
     spend_at = spend_key(intent.campaign_id, source.partition)
-    planned = plan(intent, state, clock.now(), campaign,
+    decided_at = clock.now()
+    planned = plan(intent, state, decided_at, campaign,
                    models=models.get(source.partition),
                    outcome_window_s=settings.outcome_window_s,
                    budget=Budget(campaign_spend.get(spend_at),
@@ -148,7 +149,8 @@ async def handle_intent(intent: CampaignIntent, source: Source) -> None:
         # The fatigue caps count decided marketing sends at their minute.
         # Re-read: another agent may have changed this customer while the send was awaited.
         customers[intent.customer_id] = record_send(customers.get(intent.customer_id),
-                                                    intent.campaign_id, decision.send_at)
+                                                    intent.campaign_id, decision.send_at,
+                                                    now=decided_at)
 
 
 @app.agent(topics["intents"])

@@ -88,10 +88,17 @@ def record_anger(state: CustomerState, angry: bool, score: float, model: str,
                                "at": at.timestamp()}}
 
 
-def record_send(state: CustomerState | None, campaign_id: str, at: datetime) -> CustomerState:
-    """Count a marketing send toward the fatigue caps; history older than 24 h is dropped."""
+def record_send(state: CustomerState | None, campaign_id: str, at: datetime,
+                now: datetime | None = None) -> CustomerState:
+    """Count a marketing send (due at ``at``) toward the fatigue caps.
+
+    Sends older than 24 h *before the decision time* ``now`` are dropped — not before
+    ``at``: a send can be scheduled up to a window ahead, and pruning from there dropped
+    earlier sends that later decisions still had to count (the simulator found 63 cap
+    violations in a 2-day run that way).
+    """
     new = dict(state or {})
-    cutoff = at.timestamp() - SEND_HISTORY_S
+    cutoff = min(at, now or at).timestamp() - SEND_HISTORY_S
     new["sends"] = [s for s in new.get("sends", []) if s[0] > cutoff] + [
         [at.timestamp(), campaign_id]
     ]

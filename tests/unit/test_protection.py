@@ -175,3 +175,12 @@ def test_inbound_keeps_the_last_three_messages():
     for n in range(5):
         state = cs.record_inbound(state, Channel.SMS, f"msg {n}", NOON_BERLIN)
     assert cs.inbound_texts(state) == ["msg 2", "msg 3", "msg 4"]
+
+
+def test_a_send_scheduled_far_ahead_does_not_prune_earlier_ones() -> None:
+    """History is pruned from the decision time, not from the new send's minute (which
+    may be a whole window ahead): both sends still count for a decision in between."""
+    decided = NOON_BERLIN
+    state = cs.record_send(reachable(), "a", decided + timedelta(hours=3), now=decided)
+    state = cs.record_send(state, "b", decided + timedelta(hours=30), now=decided)
+    assert cs.sends_since(state, (decided + timedelta(hours=10)).timestamp() - 24 * 3600) == 2

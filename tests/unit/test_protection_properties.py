@@ -50,7 +50,9 @@ inbound = st.tuples(st.sampled_from(CHANNELS), st.sampled_from(TEXTS)).map(
     lambda t: ("inbound", t))
 intent = st.tuples(st.sampled_from(["marketing", "marketing", "transactional"]),
                    st.sampled_from(["a", "b", "c", "d", "e"]),
-                   st.lists(st.sampled_from(CHANNELS), min_size=1, max_size=4, unique=True)
+                   st.lists(st.sampled_from(CHANNELS), min_size=1, max_size=4, unique=True),
+                   # hours until the window opens: sends are scheduled up to a day ahead
+                   st.sampled_from([0, 0, 0, 5, 14, 23, 30]),
                    ).map(lambda t: ("intent", t))
 tick = st.integers(min_value=1, max_value=36 * 60).map(lambda m: ("tick", m))
 #: Every history starts with a reachable, consenting customer, so the rules have sends to
@@ -80,13 +82,15 @@ def run(events: list, start: datetime) -> list[tuple[datetime, dict, CampaignInt
                                      received_at=now)
             state = apply_inbound(state, message, GUARDRAIL, now).state
         else:
-            intent_kind, campaign, channels = payload
+            intent_kind, campaign, channels, ahead_h = payload
+            opens = now + timedelta(hours=ahead_h) if ahead_h else None
             item = CampaignIntent(intent_id=f"i-{n}", campaign_id=campaign, customer_id="c-1",
-                                  kind=intent_kind, channels=channels)
+                                  kind=intent_kind, channels=channels, not_before=opens,
+                                  expires_at=opens + timedelta(hours=36) if opens else None)
             decision = decide(item, state, now)
             out.append((now, state, item, decision))
             if decision.action == Action.SEND and intent_kind == "marketing":
-                state = cs.record_send(state, campaign, decision.send_at)
+                state = cs.record_send(state, campaign, decision.send_at, now=now)
     return out
 
 
