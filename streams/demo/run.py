@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import json
 import math
 import os
 import shutil
@@ -177,6 +178,7 @@ def run_demo(settings: Settings, options: DemoOptions, console: Console) -> Demo
     if options.json_path:
         write_json(options.json_path, result.reports)
         console.print(f"wrote {options.json_path}")
+    (result.data_dir / "daily.json").write_text(json.dumps(result.daily, indent=1) + "\n")
     plot_path = options.plot_path or result.data_dir / "report.png"
     try:
         result.plot_path = draw(plot_path, result.daily, title=(
