@@ -49,6 +49,13 @@ class Settings(BaseSettings):
             " 'listoffsets' uses ListOffsets, which the embedded broker answers wrongly."
         ),
     )
+    fetch_max_wait_ms: int = Field(
+        default=100, ge=1, le=10_000,
+        description=(
+            "Longest a worker's Fetch waits for data (faust hardcodes 1500). The embedded"
+            " broker answers a parked Fetch only at this deadline, so it is each hop's latency."
+        ),
+    )
     log_level: str = Field(default="info")
     guardrail_threshold: float = Field(
         default=0.40, ge=0.0, le=1.0,
