@@ -75,21 +75,36 @@ def zones_for_phone(e164: str) -> tuple[str, ...]:
         number = phonenumbers.parse(e164)
     except phonenumbers.NumberParseException:
         return ()
-    zones = phone_tz.time_zones_for_number(number)
-    return tuple(z for z in zones if z != phone_tz.UNKNOWN_TIMEZONE)
+    zones = {z for z in phone_tz.time_zones_for_number(number)
+             if z != phone_tz.UNKNOWN_TIMEZONE}
+    # The area a number was issued in is not where its owner lives now: every zone of the
+    # number's country counts too (the simulator's people who moved were messaged at night).
+    region = phonenumbers.region_code_for_number(number)
+    if region:
+        zones.update(zones_for_region(region))
+    return tuple(sorted(zones))
 
 
 @lru_cache(maxsize=512)
 def zones_for_region(region: str) -> tuple[str, ...]:
-    """IANA zones of a country (from its example number), e.g. ``US`` → several."""
-    import phonenumbers
-    from phonenumbers import timezone as phone_tz
+    """Every IANA zone of a country (tzdata's ``zone.tab``), e.g. ``US`` → 29 zones.
 
-    example = phonenumbers.example_number(region.upper())
-    if example is None:
-        return ()
-    return tuple(z for z in phone_tz.time_zones_for_geographical_number(example)
-                 if z != phone_tz.UNKNOWN_TIMEZONE)
+    Not libphonenumber's example number: that is one area code (``US`` gave New York only).
+    """
+    return _zones_by_country().get(region.upper(), ())
+
+
+@lru_cache(maxsize=1)
+def _zones_by_country() -> dict[str, tuple[str, ...]]:
+    from importlib.resources import files
+
+    table: dict[str, list[str]] = {}
+    text = files("tzdata.zoneinfo").joinpath("zone.tab").read_text(encoding="utf-8")
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            country, _coordinates, zone, *_ = line.split("\t")
+            table.setdefault(country, []).append(zone)
+    return {country: tuple(sorted(zones)) for country, zones in table.items()}
 
 
 def customer_zones(timezone: str | None, phones: list[str], locale: str | None) -> list[ZoneInfo]:
