@@ -173,7 +173,9 @@ class _Progress:
 def run_demo(settings: Settings, options: DemoOptions, console: Console) -> DemoResult:
     """Run blast and router over the same simulated world; print and write the report."""
     result = run_arms(settings, options, console)
-    console.print(render_report(result.reports, title=(
+    # Off a terminal Rich assumes 80 columns and would cut the numbers: print it wider.
+    out = console if console.is_terminal else Console(file=console.file, width=110)
+    out.print(render_report(result.reports, title=(
         f"{options.customers:,} customers × {options.days} simulated days, seed {options.seed}")))
     if options.json_path:
         write_json(options.json_path, result.reports)
