@@ -109,7 +109,6 @@ def restore_send(intent: CampaignIntent, decision: dict, partition: int) -> None
 
 
 async def handle_intent(intent: CampaignIntent, source: Source) -> None:
-    await campaign_configs.wait_ready()
     replay = await replayed_decisions.records(settings, source.partition)
     if already_decided(intent.intent_id, source.partition, source.offset, replay):
         if intent.intent_id in replay:
@@ -158,4 +157,5 @@ async def decide_intents(stream):  # type: ignore[no-untyped-def]  # faust agent
     await run_validated(
         stream, INTENT, handle_intent, topics,
         key_field="customer_id", partitions=settings.partitions, gaps=gap_guard(settings),
+        ready=campaign_configs.wait_ready,
     )  # fmt: skip

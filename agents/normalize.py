@@ -32,7 +32,6 @@ def lookup(provider_message_id: str) -> IntentRef | None:
 
 
 async def handle_raw(raw: dict[str, Any], source: Source) -> None:
-    await message_ids.wait_ready()
     try:
         events = normalize(raw, index=lookup)
     except NormalizeError as err:
@@ -43,4 +42,5 @@ async def handle_raw(raw: dict[str, Any], source: Source) -> None:
 
 @app.agent(topics["delivery-raw"])
 async def normalize_raw_events(stream):  # type: ignore[no-untyped-def]  # faust agent
-    await run_validated(stream, RAW, handle_raw, topics, gaps=gap_guard(settings))
+    await run_validated(stream, RAW, handle_raw, topics, gaps=gap_guard(settings),
+                        ready=message_ids.wait_ready)

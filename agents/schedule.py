@@ -49,7 +49,6 @@ def sender_map() -> dict[Channel, str]:
 
 
 async def handle_tick(tick: Tick, source: Source) -> None:
-    await campaign_configs.wait_ready()
     now = tick.at
     released = cancelled = 0
     for intent_id, entry in list(scheduled_sends.items()):
@@ -108,4 +107,5 @@ def cancelled_event(send: ScheduledSend, reason: Reason, now: datetime) -> Deliv
 
 @app.agent(topics["ticks"])
 async def release_due_sends(stream):  # type: ignore[no-untyped-def]  # faust agent
-    await run_validated(stream, TICK, handle_tick, topics, gaps=gap_guard(settings))
+    await run_validated(stream, TICK, handle_tick, topics, gaps=gap_guard(settings),
+                        ready=campaign_configs.wait_ready)

@@ -102,7 +102,6 @@ async def forget_replayed_attempts(sender: object, revoked: set, **kwargs: objec
 
 
 async def handle_send(request: SendRequest, source: Source) -> None:
-    await campaign_configs.wait_ready()
     key = f"{request.intent_id}:{request.channel}"
     if send_log.get(key):
         return  # handed to the provider before, and its outcome is on Kafka
@@ -208,4 +207,5 @@ async def send_outbox(stream):  # type: ignore[no-untyped-def]  # faust agent
     await run_validated(
         stream, REQUEST, handle_send, topics,
         key_field="sender_id", partitions=settings.partitions, gaps=gap_guard(settings),
+        ready=campaign_configs.wait_ready,
     )  # fmt: skip

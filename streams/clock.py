@@ -45,10 +45,6 @@ class Clock:
         return cls(speed=speed, origin=origin,
                    wall_origin=time.time() if wall_origin is None else wall_origin)
 
-    @property
-    def is_simulated(self) -> bool:
-        return self.origin is not None
-
     def now(self) -> datetime:
         if self.origin is None or self.wall_origin is None:
             return datetime.fromtimestamp(self.wall(), UTC)

@@ -53,11 +53,16 @@ async def run_validated(
     key_field: str | None = None,
     partitions: int | None = None,
     gaps: GapGuard | None = None,
+    ready: Callable[[], Awaitable[None]] | None = None,
 ) -> None:
     """Drive ``stream``: every valid message goes to ``handler``, every other to dead-letters.
 
     With ``gaps``, offsets faust skipped around an assignment are read and handled first.
+    With ``ready``, nothing is handled before it returns (once per start of the agent, not
+    per message: e.g. until the campaign configs have been read).
     """
+    if ready is not None:
+        await ready()
     async for event in stream.events():
         message = event.message
         if gaps is not None:
