@@ -19,6 +19,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
+from streams.clients import produce
 from streams.highwater import fetch_highwaters
 
 # ---------------------------------------------------------------------------- Kafka helpers
@@ -44,18 +45,8 @@ def wait_for_total(bootstrap: str, topic: str, partitions: int, count: int,
 async def produce_json(bootstrap: str, topic: str, values: Iterable[dict[str, Any]],
                        key_field: str = "customer_id") -> int:
     """Produce JSON dicts keyed by ``key_field`` (murmur2 partitioner, as every client)."""
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5)
-    await producer.start()
-    sent = 0
-    try:
-        for value in values:
-            key = str(value[key_field]).encode()
-            await producer.send(topic, json.dumps(value).encode(), key=key)
-            sent += 1
-        await producer.flush()
-    finally:
-        await producer.stop()
-    return sent
+    return await produce(bootstrap, topic, ((str(value[key_field]).encode(),
+                                             json.dumps(value).encode()) for value in values))
 
 
 async def raw_passthrough(bootstrap: str, source: str, sink: str, count: int,
