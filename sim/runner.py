@@ -56,6 +56,7 @@ from sim.metrics import ArmLedger, Send
 from sim.population import Person, profile_updates
 from sim.truth import World
 from streams.clock import Clock
+from streams.codec import encode, key_bytes
 from streams.lag import wait_caught_up
 from streams.settings import Settings
 
@@ -334,8 +335,7 @@ async def _send(producer: AIOKafkaProducer, settings: Settings, state: _State, t
 async def _produce(producer: AIOKafkaProducer, settings: Settings, topic: str, key: str,
                    value: BaseModel) -> None:
     """Keyed by customer (or campaign) id: aiokafka's default partitioner is murmur2."""
-    await producer.send(settings.topic(topic), key=key.encode(),
-                        value=value.model_dump_json(exclude_none=True).encode())
+    await producer.send(settings.topic(topic), key=key_bytes(key), value=encode(value))
 
 
 async def _consume(bootstrap: str, settings: Settings, state: _State) -> None:
