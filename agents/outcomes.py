@@ -16,6 +16,7 @@ from engine.learning import Pending, is_due
 from schemas.ticks import Tick
 from streams.app import app, clock, models, pending_outcomes, settings, topics
 from streams.codec import Source, encode, expected_partition, key_bytes
+from streams.due import open_outcomes
 from streams.pipeline import gap_guard, run_validated
 
 log = logging.getLogger(__name__)
@@ -33,17 +34,28 @@ async def tick_owned_partitions() -> None:
 
 
 async def handle_tick(tick: Tick, source: Source) -> None:
-    due = [Pending.from_json(raw) for raw in list(pending_outcomes.values())
-           if _on_partition(raw, source.partition)]
-    due = [p for p in due if is_due(p, tick.at)]
-    partition_models = models.get(source.partition)
-    for pending in due:
+    partition, now = source.partition, tick.at.timestamp()
+    if not open_outcomes.is_built(partition):  # newly owned: one scan of the table
+        open_outcomes.build(partition, (
+            (intent_id, float(raw["deadline"]))
+            for intent_id, raw in pending_outcomes.items() if _on_partition(raw, partition)))
+    partition_models = models.get(partition)
+    closed = 0
+    for intent_id in open_outcomes.pop_due(partition, now):
+        raw = pending_outcomes.get(intent_id)
+        if raw is None:
+            continue  # engaged (or erased) before its window ended
+        pending = Pending.from_json(raw)
+        if not is_due(pending, tick.at):
+            open_outcomes.add(partition, intent_id, pending.deadline)
+            continue
         partition_models.learn(pending.intent_id, timeout_example(pending))
         pending_outcomes.pop(pending.intent_id, None)
-    if due:
+        closed += 1
+    if closed:
         log.info("partition %d: %d outcome windows closed with no engagement",
-                 source.partition, len(due))
-    models.maybe_checkpoint(source.partition)
+                 partition, closed)
+    models.maybe_checkpoint(partition)
 
 
 def _on_partition(raw: dict, partition: int) -> bool:
@@ -54,7 +66,9 @@ def _on_partition(raw: dict, partition: int) -> bool:
 async def forget_revoked_models(sender: object, revoked: set, **kwargs: object) -> None:
     """A revoked partition's models are reloaded from its checkpoint by its next owner."""
     name = settings.topic("ticks")
-    models.forget({tp.partition for tp in revoked if tp.topic == name})
+    gone = {tp.partition for tp in revoked if tp.topic == name}
+    models.forget(gone)
+    open_outcomes.forget(gone)
 
 
 @app.agent(topics["ticks"])

@@ -2,10 +2,12 @@
 
 Decided sends wait in the ``scheduled-sends`` table on the customer's partition (written
 by decide, changelogged, so they survive ``kill -9``). On every tick of a partition the
-due ones are re-checked (engine.release) and either go to the ``outbox`` — with the
-address and the still-open fallbacks resolved from customer state — or become a
-``cancelled`` delivery event with the reason. A released record stays (marked) for
-``RETENTION_S`` so a replay cannot release it twice, then goes.
+due ones — found through an in-memory index by minute (``streams.due``), not a scan of
+the table — are re-checked (engine.release: consent, erasure, pause, anger, quiet hours
+for a late release, budget) and either go to the ``outbox`` — with the address, the
+still-open fallbacks and the instant the send must have left by resolved from customer
+state — or become a ``cancelled`` delivery event with the reason. A released record stays
+(marked) for ``RETENTION_S`` so a replay cannot release it twice, then goes.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from pydantic import TypeAdapter
 
 from engine import budget
 from engine.protection import Policy
-from engine.release import release_check, send_request
+from engine.release import not_after, release_check, send_request
 from schemas.common import Channel
 from schemas.decisions import Reason
 from schemas.delivery import DeliveryEvent, DeliveryType
@@ -27,12 +29,14 @@ from streams.app import (
     app,
     campaign_configs,
     campaign_spend,
+    clock,
     customers,
     scheduled_sends,
     settings,
     topics,
 )
 from streams.codec import Source, encode, key_bytes
+from streams.due import retained_sends, send_minute, waiting_sends
 from streams.pipeline import gap_guard, run_validated
 
 log = logging.getLogger(__name__)
@@ -49,22 +53,26 @@ def sender_map() -> dict[Channel, str]:
 
 
 async def handle_tick(tick: Tick, source: Source) -> None:
-    now = tick.at
+    partition, now = source.partition, tick.at
+    if not waiting_sends.is_built(partition):
+        index_partition(partition, now.timestamp())
+    drop_expired(partition, now.timestamp())
     released = cancelled = 0
-    for intent_id, entry in list(scheduled_sends.items()):
-        if entry.get("partition") != source.partition:
-            continue
-        if entry["state"] != "waiting":
-            if now.timestamp() - float(entry.get("at", now.timestamp())) > RETENTION_S:
-                scheduled_sends.pop(intent_id, None)
-            continue
-        if not is_due(entry, now):
+    for intent_id in waiting_sends.pop_due(partition, now.timestamp()):
+        entry = scheduled_sends.get(intent_id)
+        if not entry or entry["state"] != "waiting" or entry.get("partition") != partition:
+            continue  # released, cancelled or erased since it was indexed
+        if send_minute(entry) > now.timestamp():  # moved later meanwhile
+            waiting_sends.add(partition, intent_id, send_minute(entry))
             continue
         send = ScheduledSend.model_validate(entry["send"])
-        reason = recheck(send, now, source.partition)
+        reason = recheck(send, now, partition)
         if reason is None:
-            request = send_request(send, customers.get(send.customer_id), now, sender_map(),
-                                   entry.get("content") or {})
+            state = customers.get(send.customer_id)
+            latest = not_after(send, state, campaign_configs.get(send.campaign_id), now, POLICY,
+                               clock.speed)
+            request = send_request(send, state, now, sender_map(), entry.get("content") or {},
+                                   latest)
             await topics["outbox"].send(key=key_bytes(request.sender_id), value=encode(request))
             released += 1
         else:
@@ -73,22 +81,46 @@ async def handle_tick(tick: Tick, source: Source) -> None:
             cancelled += 1
         scheduled_sends[intent_id] = {**entry, "state": "released" if reason is None
                                       else "cancelled", "at": now.timestamp()}
+        retained_sends.add(partition, intent_id, now.timestamp() + RETENTION_S)
     if released or cancelled:
-        log.info("partition %d: %d sends released, %d cancelled", source.partition, released,
+        log.info("partition %d: %d sends released, %d cancelled", partition, released,
                  cancelled)
 
 
-def is_due(entry: dict, now: datetime) -> bool:
-    """Its minute has come. Reads the stored ISO string: validating the whole ScheduledSend
-    of every waiting entry on every tick cost ~10x more (docs/perf.md, "tick cost")
-    and grows with the sends waiting."""
-    return datetime.fromisoformat(entry["send"]["send_at"]) <= now
+def index_partition(partition: int, now: float) -> None:
+    """One scan of the table for a partition this worker (newly) owns: what waits, by its
+    minute; what was handled, by when it may go."""
+    waiting: list[tuple[str, float]] = []
+    kept: list[tuple[str, float]] = []
+    for intent_id, entry in scheduled_sends.items():
+        if entry.get("partition") != partition:
+            continue
+        if entry["state"] == "waiting":
+            waiting.append((intent_id, send_minute(entry)))
+        else:
+            kept.append((intent_id, float(entry.get("at", now)) + RETENTION_S))
+    waiting_sends.build(partition, waiting)
+    retained_sends.build(partition, kept)
+
+
+def drop_expired(partition: int, now: float) -> None:
+    """Released / cancelled / settled records past their retention leave the table."""
+    for intent_id in retained_sends.pop_due(partition, now):
+        entry = scheduled_sends.get(intent_id)
+        if not entry or entry["state"] == "waiting":
+            continue
+        expires = float(entry.get("at", now)) + RETENTION_S
+        if expires > now:  # settled later than it was released: kept longer
+            retained_sends.add(partition, intent_id, expires)
+        else:
+            scheduled_sends.pop(intent_id, None)
 
 
 def recheck(send: ScheduledSend, now: datetime, partition: int) -> Reason | None:
     """The protection re-check, plus the budget (it may have been lowered meanwhile)."""
     campaign = campaign_configs.get(send.campaign_id)
-    reason = release_check(send, customers.get(send.customer_id), campaign, now, POLICY)
+    reason = release_check(send, customers.get(send.customer_id), campaign, now, POLICY,
+                           clock.speed)
     if reason is not None:
         return reason
     share = budget.partition_share(campaign, settings.partitions)
@@ -103,6 +135,15 @@ def cancelled_event(send: ScheduledSend, reason: Reason, now: datetime) -> Deliv
         event_id=f"{send.intent_id}:{send.channel}:cancelled", intent_id=send.intent_id,
         customer_id=send.customer_id, campaign_id=send.campaign_id, channel=send.channel,
         type=DeliveryType.CANCELLED, at=now, reason=str(reason))
+
+
+@app.on_partitions_revoked.connect
+async def forget_revoked_sends(sender: object, revoked: set, **kwargs: object) -> None:
+    """A revoked partition's index is rebuilt from the table if it comes back."""
+    name = settings.topic("ticks")
+    gone = {tp.partition for tp in revoked if tp.topic == name}
+    waiting_sends.forget(gone)
+    retained_sends.forget(gone)
 
 
 @app.agent(topics["ticks"])

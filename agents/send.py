@@ -117,6 +117,11 @@ async def handle_send(request: SendRequest, source: Source) -> None:
         return
     sender = await path.ready()
     bucket = await take_tokens(request)  # wait for the rate *before* the write-ahead window
+    if request.not_after is not None and clock.now() >= request.not_after:
+        # Queued past the start of the recipient's quiet hours: never sent late.
+        await finish(request, event_for(request, DeliveryType.CANCELLED, reason="quiet_hours"),
+                     source)
+        return
     await write_ahead_record(request, "attempt", None, source)
     event = await deliver(sender, request, bucket)
     await finish(request, event, source, write_ahead=True)

@@ -37,11 +37,30 @@ class QuietHours:
 
 def _quiet_end_after(at: datetime, zone: ZoneInfo, quiet: QuietHours) -> datetime:
     """The first instant after ``at`` at which ``zone``'s local clock reads ``quiet.end``."""
+    return _next_local(at, zone, quiet.end)
+
+
+def _next_local(at: datetime, zone: ZoneInfo, moment: time) -> datetime:
+    """The first instant after ``at`` at which ``zone``'s local clock reads ``moment``."""
     local = at.astimezone(zone)
-    candidate = datetime.combine(local.date(), quiet.end, tzinfo=zone)
+    candidate = datetime.combine(local.date(), moment, tzinfo=zone)
     if candidate <= local:
-        candidate = datetime.combine(local.date() + timedelta(days=1), quiet.end, tzinfo=zone)
+        candidate = datetime.combine(local.date() + timedelta(days=1), moment, tzinfo=zone)
     return candidate
+
+
+def is_quiet_anywhere(at: datetime, zones: list[ZoneInfo], quiet: QuietHours) -> bool:
+    """``at`` falls in quiet hours in at least one of the zones."""
+    return any(quiet.is_quiet(at.astimezone(z).time()) for z in zones)
+
+
+def quiet_starts_after(at: datetime, zones: list[ZoneInfo],
+                       quiet: QuietHours) -> datetime | None:
+    """The next instant quiet hours begin in any of the zones: a send released at ``at``
+    must have left by then. None when there are no quiet hours (or no zones)."""
+    if quiet.start == quiet.end or not zones:
+        return None
+    return min(_next_local(at, z, quiet.start) for z in zones).astimezone(UTC)
 
 
 def earliest_send(start: datetime, expires_at: datetime | None, zones: list[ZoneInfo],

@@ -6,6 +6,12 @@ paused. The send goes out only if it still passes; otherwise it is cancelled wit
 reason (a ``cancelled`` delivery event — the decision itself is never rewritten).
 Fatigue is not re-checked: the caps already counted every scheduled send at its minute
 when it was decided, so a later decision cannot push an earlier one over.
+
+Quiet hours are: a release can come late (a backlog, a restart), and a marketing send
+whose minute was 20:58 must not leave at 21:03. Such a send is cancelled, not moved
+(moving it would place it where the fatigue caps did not count it). The outbox record
+also carries ``not_after`` — when the recipient's quiet hours begin — and the send agent
+cancels it past that instant, so a queue behind the release cannot break the rule either.
 """
 
 from __future__ import annotations
@@ -14,7 +20,8 @@ from datetime import datetime
 from typing import Any
 
 from engine import customer_state as cs
-from engine.protection import Policy, is_angry
+from engine.protection import Policy, is_angry, zones_of
+from engine.quiet_hours import is_quiet_anywhere, quiet_starts_after
 from schemas.common import Channel
 from schemas.decisions import Reason
 from schemas.intents import IntentKind
@@ -22,8 +29,10 @@ from schemas.outbox import Route, ScheduledSend, SendRequest
 
 
 def release_check(send: ScheduledSend, state: cs.CustomerState | None,
-                  campaign: dict[str, Any] | None, now: datetime, policy: Policy) -> Reason | None:
-    """None when the send may go now; else why it is cancelled."""
+                  campaign: dict[str, Any] | None, now: datetime, policy: Policy,
+                  speed: float = 1.0) -> Reason | None:
+    """None when the send may go now; else why it is cancelled. ``speed``: the clock's
+    (simulated seconds per wall second; see ``real_time_at``)."""
     if cs.is_erased(state):
         return Reason.ERASED
     if not _open(state, send.channel, send.kind):
@@ -32,7 +41,33 @@ def release_check(send: ScheduledSend, state: cs.CustomerState | None,
         return Reason.CAMPAIGN_PAUSED
     if send.kind == IntentKind.MARKETING and is_angry(state, now, policy.anger_ttl):
         return Reason.ANGRY
+    if send.kind == IntentKind.MARKETING and is_quiet_anywhere(
+            real_time_at(send.send_at, now, speed), zones_of(state),
+            policy.for_campaign(campaign).quiet):
+        return Reason.QUIET_HOURS
     return None
+
+
+def not_after(send: ScheduledSend, state: cs.CustomerState | None,
+              campaign: dict[str, Any] | None, now: datetime, policy: Policy,
+              speed: float = 1.0) -> datetime | None:
+    """The clock reading at which a marketing send released ``now`` may no longer leave
+    (quiet hours begin in one of the customer's zones); None for transactional sends."""
+    if send.kind != IntentKind.MARKETING:
+        return None
+    starts = quiet_starts_after(real_time_at(send.send_at, now, speed), zones_of(state),
+                                policy.for_campaign(campaign).quiet)
+    return None if starts is None else send.send_at + (starts - send.send_at) * speed
+
+
+def real_time_at(scheduled: datetime, now: datetime, speed: float) -> datetime:
+    """What ``now`` would read on a real-time clock for a send due at ``scheduled``: its
+    minute plus the delay in wall seconds — ``now`` itself at speed 1. Under the demo's
+    compressed clock a second of queueing is minutes of simulated time, an artefact of the
+    clock rather than the engine's delay (the simulator counts violations the same way)."""
+    if now <= scheduled or speed == 1.0:
+        return now
+    return scheduled + (now - scheduled) / speed
 
 
 def _open(state: cs.CustomerState | None, channel: Channel, kind: IntentKind) -> bool:
@@ -50,7 +85,8 @@ def _blocked_reason(state: cs.CustomerState | None, channel: Channel) -> Reason:
 
 
 def send_request(send: ScheduledSend, state: cs.CustomerState | None, now: datetime,
-                 sender_for: dict[Channel, str], content_for: dict[str, Any]) -> SendRequest:
+                 sender_for: dict[Channel, str], content_for: dict[str, Any],
+                 latest: datetime | None = None) -> SendRequest:
     """The outbox record: address resolved now, fallbacks that are still open resolved too."""
     contacts = cs.contacts(state)
     fallbacks = [
@@ -62,5 +98,5 @@ def send_request(send: ScheduledSend, state: cs.CustomerState | None, now: datet
     return SendRequest(
         intent_id=send.intent_id, customer_id=send.customer_id, campaign_id=send.campaign_id,
         kind=send.kind, channel=send.channel, sender_id=send.sender_id, content=send.content,
-        fallback_channels=[r.channel for r in fallbacks], requested_at=now,
+        fallback_channels=[r.channel for r in fallbacks], requested_at=now, not_after=latest,
         destination=contacts[send.channel], fallbacks=fallbacks)

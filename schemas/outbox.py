@@ -77,6 +77,11 @@ class SendRequest(OutputModel):
     fallbacks: list[Route] = Field(
         default_factory=list, description="The fallback channels, resolved, in order."
     )
+    not_after: AwareDatetime | None = Field(
+        default=None,
+        description="Marketing: the recipient's quiet hours begin then; a send still queued "
+        "at that instant is cancelled (reason quiet_hours), not sent.",
+    )
 
 
 class SendAttempt(OutputModel):

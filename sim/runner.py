@@ -48,6 +48,7 @@ from pydantic import BaseModel
 
 from engine.budget import DEFAULT_COSTS
 from engine.holdout import in_holdout
+from engine.release import real_time_at
 from schemas.common import Channel
 from schemas.delivery import DeliveryEvent
 from schemas.intents import CampaignIntent
@@ -78,9 +79,7 @@ def effective_send_time(send_at: datetime | None, sent_at: datetime, speed: floa
     commit in real time. Latency is a wall-time phenomenon, like rate limits, so it counts
     1:1; a send the engine deliberately held (a later minute) is already in ``send_at``.
     """
-    if send_at is None or sent_at <= send_at:
-        return sent_at
-    return send_at + (sent_at - send_at) / speed
+    return sent_at if send_at is None else real_time_at(send_at, sent_at, speed)
 
 
 @dataclass

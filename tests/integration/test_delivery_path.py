@@ -57,8 +57,15 @@ def test_sends_fall_back_cancel_and_come_back_normalized(smartrouter_broker):
         ])
         stack.wait_processed("intents")
         stack.produce("customer-updates", [consent("revoker", "sms", granted=False)])
-        events = wait_for(stack, "delivery", lambda r: len(r) >= 4)
+        # Queued in the outbox past the start of the recipient's quiet hours: never sent.
+        stack.produce("outbox", [{
+            "intent_id": "t-queued", "customer_id": "ok", "campaign_id": "c1",
+            "kind": "marketing", "channel": "sms", "sender_id": "default-sms",
+            "destination": "+15550100001", "content": BODY["sms"], "requested_at": later(-120),
+            "not_after": later(-60)}], key_field="sender_id")
+        events = wait_for(stack, "delivery", lambda r: len(r) >= 5)
         outcome = by_type(events)
+        assert outcome["t-queued"] == [("cancelled", "sms", "quiet_hours")]
         assert outcome["t-ok"] == [("sent", "sms", None)]
         assert outcome["t-bad"] == [("failed", "sms", "invalid_number"), ("sent", "email", None)]
         assert outcome["t-late"] == [("cancelled", "sms", "no_consent")]

@@ -1,0 +1,23 @@
+"""The due-time indexes the tick agents work through (``engine.due_index``), per process.
+
+Written by the agents that add entries (decide, schedule), read by the tick agents of the
+same worker. Each agent forgets the partitions revoked from it and rebuilds an index from
+its table on the partition's next tick.
+"""
+
+from datetime import datetime
+
+from engine.due_index import DueIndex
+
+#: Waiting ``scheduled-sends`` by their send minute.
+waiting_sends = DueIndex()
+#: Released, cancelled and settled ``scheduled-sends`` by when they may be dropped.
+retained_sends = DueIndex()
+#: ``pending-outcomes`` by the end of their outcome window.
+open_outcomes = DueIndex()
+
+
+def send_minute(entry: dict) -> float:
+    """A ``scheduled-sends`` entry's minute (epoch seconds). Reads the stored ISO string:
+    validating the whole ScheduledSend is ~10x dearer (docs/perf.md, "tick cost")."""
+    return datetime.fromisoformat(entry["send"]["send_at"]).timestamp()
