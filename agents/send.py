@@ -10,6 +10,12 @@ Write-ahead, per send (``send-attempts``, co-partitioned with the outbox):
 2. the provider call (retries with backoff for throttling and transient errors);
 3. ``done`` with the delivery event — acknowledged — then the event on ``delivery``.
 
+Records are taken from the outbox in batches, and the sends of a batch whose rate tokens
+are available at once form a chunk: the chunk's ``attempt`` records share one round trip,
+its provider calls run concurrently, its ``done`` records share another. One identity's
+outbox partition is otherwise one send at a time, and two acknowledged produces per send
+capped it at ~60 sends/s in the 10,000-customer demo.
+
 After a crash, the outbox records past the last commit are processed again. For each, the
 read-back of ``send-attempts`` says what happened: ``done`` → emit its event again
 (idempotent downstream: the event id is stable), ``attempt`` without ``done`` → the
@@ -21,9 +27,12 @@ reported as failed even when it went out.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
 import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Literal
 
 from pydantic import TypeAdapter
@@ -42,7 +51,13 @@ from streams.app import (
     topics,
 )
 from streams.codec import Source, encode, key_bytes
-from streams.pipeline import gap_guard, run_validated
+from streams.pipeline import (
+    Item,
+    dead_letter_exception,
+    gap_guard,
+    handling,
+    run_validated_batches,
+)
 from streams.recent import ReplayZone, source_offset_header
 from streams.senders.base import ErrorKind, Sender, SendError
 from streams.senders.config import SenderSettings
@@ -101,40 +116,120 @@ async def forget_replayed_attempts(sender: object, revoked: set, **kwargs: objec
     replayed_attempts.invalidate()
 
 
-async def handle_send(request: SendRequest, source: Source) -> None:
+#: Outbox records handled together: their write-ahead records share a broker round trip
+#: and their provider calls run concurrently (as many as the rate buckets allow at once).
+MAX_BATCH = 200
+BATCH_WITHIN_S = 0.02
+
+
+@dataclass
+class Ready:
+    """A send with its rate tokens taken, about to enter its write-ahead window."""
+
+    item: Item[SendRequest]
+    bucket: Prepaid
+
+    @property
+    def request(self) -> SendRequest:
+        return self.item.value
+
+    @property
+    def source(self) -> Source:
+        return self.item.source
+
+
+async def handle_sends(items: list[Item[SendRequest]]) -> None:
+    """A batch from the outbox, in order. Sends go out in chunks: every send whose tokens
+    are there now joins the chunk; one that must wait for its bucket first lets the chunk
+    go (so no send waits inside its write-ahead window for another's rate)."""
+    chunk: list[Ready] = []
+
+    async def flush() -> None:
+        nonlocal chunk
+        if chunk:
+            await send_chunk(chunk)
+            chunk = []
+
+    for item in items:
+        try:
+            with handling(item):
+                if await settled_before(item.value, item.source):
+                    continue
+                await path.ready()
+                bucket = await take_tokens(item.value, before_waiting=flush)
+                if too_late(item.value):
+                    await finish(item.value, event_for(item.value, DeliveryType.CANCELLED,
+                                                       reason="quiet_hours"), item.source)
+                    continue
+            chunk.append(Ready(item, bucket))
+        except Exception as exc:  # noqa: BLE001 - one bad send must not stop the rest
+            await dead_letter_exception(topics, item.source, item.raw, exc)
+    await flush()
+
+
+async def settled_before(request: SendRequest, source: Source) -> bool:
+    """Handled before a crash or a replay: its outcome (again), never a second send."""
     key = f"{request.intent_id}:{request.channel}"
     if send_log.get(key):
-        return  # handed to the provider before, and its outcome is on Kafka
+        return True  # handed to the provider before, and its outcome is on Kafka
     replay = await replayed_attempts.records(settings, source.partition)
     if f"{key}:done" in replay:
         event = DeliveryEvent.model_validate(replay[f"{key}:done"]["event"])
         await finish(request, event, source)  # the outcome again; its event id is stable
-        return
+        return True
     if f"{key}:attempt" in replay:
         log.warning("send %s may have reached the provider before a crash: not resent", key)
         await finish(request, event_for(request, DeliveryType.FAILED, reason=UNCONFIRMED),
                      source, write_ahead=True)
-        return
+        return True
+    return False
+
+
+def too_late(request: SendRequest) -> bool:
+    """Queued past the start of the recipient's quiet hours: never sent late."""
+    return request.not_after is not None and clock.now() >= request.not_after
+
+
+async def send_chunk(chunk: list[Ready]) -> None:
+    """Write-ahead records of the whole chunk (acknowledged), the provider calls at once,
+    then the outcomes (acknowledged) and their events."""
     sender = await path.ready()
-    bucket = await take_tokens(request)  # wait for the rate *before* the write-ahead window
-    if request.not_after is not None and clock.now() >= request.not_after:
-        # Queued past the start of the recipient's quiet hours: never sent late.
-        await finish(request, event_for(request, DeliveryType.CANCELLED, reason="quiet_hours"),
-                     source)
-        return
-    await write_ahead_record(request, "attempt", None, source)
-    event = await deliver(sender, request, bucket)
-    await finish(request, event, source, write_ahead=True)
+    await asyncio.gather(*(write_ahead_record(r.request, "attempt", None, r.source)
+                           for r in chunk))
+    events = await asyncio.gather(*(deliver_as(sender, r) for r in chunk),
+                                  return_exceptions=True)
+    done = [(r, e) for r, e in zip(chunk, events, strict=True)
+            if isinstance(e, DeliveryEvent)]
+    await asyncio.gather(*(write_ahead_record(r.request, "done", e, r.source)
+                           for r, e in done))
+    for ready, event in zip(chunk, events, strict=True):
+        if isinstance(event, DeliveryEvent):
+            with handling(ready.item):
+                await finish(ready.request, event, ready.source)
+        elif isinstance(event, Exception):  # a bug, not a provider error: no done record
+            await dead_letter_exception(topics, ready.source, ready.item.raw, event)
+        else:
+            raise event
 
 
-async def take_tokens(request: SendRequest) -> Prepaid:
-    """One token of the campaign's bucket (if it has a tps) and of the identity's."""
+async def deliver_as(sender: Sender, ready: Ready) -> DeliveryEvent:
+    with handling(ready.item):  # deliver writes the message index
+        return await deliver(sender, ready.request, ready.bucket)
+
+
+async def take_tokens(request: SendRequest,
+                      before_waiting: Callable[[], Awaitable[None]]) -> Prepaid:
+    """One token of the campaign's bucket (if it has a tps) and of the identity's;
+    ``before_waiting`` runs first if either bucket is empty."""
     assert path.identities is not None
     campaign_bucket = path.campaign_bucket(request.campaign_id)
-    if campaign_bucket is not None:
+    if campaign_bucket is not None and not campaign_bucket.try_acquire():
+        await before_waiting()
         await campaign_bucket.acquire()
     bucket = path.identities.get(request.sender_id)
-    await bucket.acquire()
+    if not bucket.try_acquire():
+        await before_waiting()
+        await bucket.acquire()
     return Prepaid(bucket)
 
 
@@ -209,8 +304,8 @@ def event_for(request: SendRequest, kind: DeliveryType, *, reason: str | None = 
 
 @app.agent(topics["outbox"])
 async def send_outbox(stream):  # type: ignore[no-untyped-def]  # faust agent
-    await run_validated(
-        stream, REQUEST, handle_send, topics,
+    await run_validated_batches(
+        stream, REQUEST, handle_sends, topics, max_batch=MAX_BATCH, within_s=BATCH_WITHIN_S,
         key_field="sender_id", partitions=settings.partitions, gaps=gap_guard(settings),
         ready=campaign_configs.wait_ready,
     )  # fmt: skip

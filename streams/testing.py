@@ -181,7 +181,8 @@ class StackHandle:
 @contextlib.contextmanager
 def running_stack(broker: BrokerHandle, data_dir: Path | None = None,
                   **kwargs: Any) -> Iterator[StackHandle]:
-    """A StackHandle with its worker started; the worker is stopped on exit."""
+    """A StackHandle with its worker started; the worker is stopped on exit (and its
+    folder removed, unless SMARTROUTER_KEEP_TEST_DIRS is set: worker logs for debugging)."""
     own_dir = data_dir is None
     directory = Path(tempfile.mkdtemp(prefix="smartrouter-test-")) if own_dir else data_dir
     stack = StackHandle(broker=broker, data_dir=directory, **kwargs)
@@ -190,7 +191,7 @@ def running_stack(broker: BrokerHandle, data_dir: Path | None = None,
         yield stack
     finally:
         stack.stop_worker()
-        if own_dir:
+        if own_dir and not os.environ.get("SMARTROUTER_KEEP_TEST_DIRS"):
             shutil.rmtree(directory, ignore_errors=True)
 
 
