@@ -275,7 +275,8 @@ def run_arms(settings: Settings, options: DemoOptions, console: Console) -> Demo
         "decisions", "duplicate_decisions", "undecided", "timed_out", "shift_days",
         "release_lag_s", "raw_quiet_hour_sends", "sends_per_wall_s", "peak_sends_per_wall_s")}
     diagnostics.update(speed=round(speed, 1), setup_s=switch.setup_s,
-                       updates_per_s=switch.updates_per_s)
+                       updates_per_s=switch.updates_per_s,
+                       still_queued=still_queued(reports["router"]))
     return DemoResult(reports=reports, daily=daily, wall_s=time.monotonic() - started,
                       plot_path=None, data_dir=data_dir, speed=speed, world=world,
                       diagnostics=diagnostics)
@@ -386,12 +387,21 @@ def _lake_env(data_dir: Path) -> dict[str, str]:
             "SMARTROUTER_LAKE_WAREHOUSE": f"file://{lake}/warehouse"}
 
 
+def still_queued(report: Mapping[str, Any]) -> int:
+    """Router intents with no outcome when the run ended (neither sent nor suppressed nor
+    cancelled): sends still waiting in the engine. Non-zero means the figures are partial."""
+    settled = (report.get("sent") or 0) + sum((report.get("suppressed_by_reason") or {})
+                                             .values())
+    return max(0, (report.get("intents") or 0) - settled)
+
+
 def _diagnostics_line(d: Mapping[str, Any]) -> str:
     lag = d.get("release_lag_s") or {}
     speed = d.get("speed") or 0
     parts = [f"engine: {d.get('decisions') or 0:,} decisions "
              f"({d.get('duplicate_decisions') or 0} duplicate, {d.get('undecided') or 0} "
-             f"undecided) at {speed:,.0f}×"]
+             f"undecided, {d.get('still_queued') or 0:,} still queued at the end) "
+             f"at {speed:,.0f}×"]
     if lag and speed:
         p50, p99 = lag.get("p50"), lag.get("p99")
         if p50 is not None and p99 is not None:

@@ -68,6 +68,8 @@ def test_short_demo_writes_three_arms_and_a_plot(short_demo):
     assert "engagement per message" in result.stdout
     assert "done in" in result.stdout
     assert "Traceback" not in result.stderr
+    # Every router intent has an outcome: nothing was left queued in the send path.
+    assert " 0 still queued at the end" in " ".join(result.stdout.split()), explain(result)
 
 
 @pytest.mark.slow
@@ -77,6 +79,14 @@ def test_short_demo_router_keeps_quiet_hours_and_fatigue_caps(short_demo):
     _, reports, _ = short_demo
     assert reports["router"]["quiet_hour_violations"] == 0
     assert reports["router"]["fatigue_violations"] == 0
+
+
+def test_still_queued_counts_router_intents_with_no_outcome():
+    from streams.demo.run import still_queued
+
+    report = {"intents": 10, "sent": 6, "suppressed_by_reason": {"fatigue": 1, "expired": 1}}
+    assert still_queued(report) == 2
+    assert still_queued({**report, "sent": 8}) == 0
 
 
 def test_report_table_has_a_row_per_reason_and_metric():
