@@ -37,7 +37,7 @@ from streams.app import (
     topics,
 )
 from streams.codec import Source, encode, key_bytes
-from streams.due import open_outcomes, send_minute, waiting_sends
+from streams.due import open_outcomes, waiting_sends
 from streams.pipeline import gap_guard, run_validated
 from streams.recent import ReplayZone, source_offset_header
 from streams.senders.config import SenderSettings
@@ -105,9 +105,9 @@ def restore_send(intent: CampaignIntent, decision: dict, partition: int) -> None
         return
     parsed = Decision.model_validate(decision)
     fallbacks = [Channel(c) for c in intent.channels if c != parsed.channel]
-    entry = scheduled_sends[intent.intent_id] = schedule_entry(intent, parsed, fallbacks, 0.0,
-                                                               partition)
-    waiting_sends.add(partition, intent.intent_id, send_minute(entry))
+    scheduled_sends[intent.intent_id] = schedule_entry(intent, parsed, fallbacks, 0.0,
+                                                       partition)
+    waiting_sends.add(partition, intent.intent_id, parsed.send_at.timestamp())
 
 
 async def handle_intent(intent: CampaignIntent, source: Source) -> None:
@@ -139,9 +139,10 @@ async def handle_intent(intent: CampaignIntent, source: Source) -> None:
                                 decision.model_dump(mode="json"))
     if decision.action != Action.SEND:
         return
-    entry = scheduled_sends[intent.intent_id] = schedule_entry(
-        intent, decision, list(planned.fallbacks), planned.reserved, source.partition)
-    waiting_sends.add(source.partition, intent.intent_id, send_minute(entry))
+    scheduled_sends[intent.intent_id] = schedule_entry(intent, decision,
+                                                       list(planned.fallbacks),
+                                                       planned.reserved, source.partition)
+    waiting_sends.add(source.partition, intent.intent_id, decision.send_at.timestamp())
     if planned.reserved:
         campaign_spend[spend_at] = reserve(campaign_spend.get(spend_at), planned.reserved)
     if planned.pending is not None:  # the learning loop waits for this send's outcome

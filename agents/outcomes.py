@@ -12,8 +12,9 @@ import logging
 from pydantic import TypeAdapter
 
 from engine.feedback import timeout_example
-from engine.learning import Pending, is_due
+from engine.learning import Pending
 from schemas.ticks import Tick
+from streams import due
 from streams.app import app, clock, models, pending_outcomes, settings, topics
 from streams.codec import Source, encode, expected_partition, key_bytes
 from streams.due import open_outcomes
@@ -46,9 +47,6 @@ async def handle_tick(tick: Tick, source: Source) -> None:
         if raw is None:
             continue  # engaged (or erased) before its window ended
         pending = Pending.from_json(raw)
-        if not is_due(pending, tick.at):
-            open_outcomes.add(partition, intent_id, pending.deadline)
-            continue
         partition_models.learn(pending.intent_id, timeout_example(pending))
         pending_outcomes.pop(pending.intent_id, None)
         closed += 1
@@ -63,12 +61,13 @@ def _on_partition(raw: dict, partition: int) -> bool:
 
 
 @app.on_partitions_revoked.connect
-async def forget_revoked_models(sender: object, revoked: set, **kwargs: object) -> None:
-    """A revoked partition's models are reloaded from its checkpoint by its next owner."""
+async def forget_revoked_partitions(sender: object, revoked: set, **kwargs: object) -> None:
+    """A revoked partition's models are reloaded from its checkpoint by its next owner, and
+    its due-time indexes (sends and outcomes) rebuilt from the tables if it comes back."""
     name = settings.topic("ticks")
     gone = {tp.partition for tp in revoked if tp.topic == name}
     models.forget(gone)
-    open_outcomes.forget(gone)
+    due.forget(gone)
 
 
 @app.agent(topics["ticks"])

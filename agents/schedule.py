@@ -18,6 +18,7 @@ from datetime import datetime
 from pydantic import TypeAdapter
 
 from engine import budget
+from engine.customer_state import CustomerState
 from engine.protection import Policy
 from engine.release import not_after, release_check, send_request
 from schemas.common import Channel
@@ -62,15 +63,12 @@ async def handle_tick(tick: Tick, source: Source) -> None:
         entry = scheduled_sends.get(intent_id)
         if not entry or entry["state"] != "waiting" or entry.get("partition") != partition:
             continue  # released, cancelled or erased since it was indexed
-        if send_minute(entry) > now.timestamp():  # moved later meanwhile
-            waiting_sends.add(partition, intent_id, send_minute(entry))
-            continue
         send = ScheduledSend.model_validate(entry["send"])
-        reason = recheck(send, now, partition)
+        state = customers.get(send.customer_id)
+        campaign = campaign_configs.get(send.campaign_id)
+        reason = recheck(send, state, campaign, now, partition)
         if reason is None:
-            state = customers.get(send.customer_id)
-            latest = not_after(send, state, campaign_configs.get(send.campaign_id), now, POLICY,
-                               clock.speed)
+            latest = not_after(send, state, campaign, now, POLICY, clock.speed)
             request = send_request(send, state, now, sender_map(), entry.get("content") or {},
                                    latest)
             await topics["outbox"].send(key=key_bytes(request.sender_id), value=encode(request))
@@ -116,11 +114,10 @@ def drop_expired(partition: int, now: float) -> None:
             scheduled_sends.pop(intent_id, None)
 
 
-def recheck(send: ScheduledSend, now: datetime, partition: int) -> Reason | None:
+def recheck(send: ScheduledSend, state: CustomerState | None, campaign: dict | None,
+            now: datetime, partition: int) -> Reason | None:
     """The protection re-check, plus the budget (it may have been lowered meanwhile)."""
-    campaign = campaign_configs.get(send.campaign_id)
-    reason = release_check(send, customers.get(send.customer_id), campaign, now, POLICY,
-                           clock.speed)
+    reason = release_check(send, state, campaign, now, POLICY, clock.speed)
     if reason is not None:
         return reason
     share = budget.partition_share(campaign, settings.partitions)
@@ -135,15 +132,6 @@ def cancelled_event(send: ScheduledSend, reason: Reason, now: datetime) -> Deliv
         event_id=f"{send.intent_id}:{send.channel}:cancelled", intent_id=send.intent_id,
         customer_id=send.customer_id, campaign_id=send.campaign_id, channel=send.channel,
         type=DeliveryType.CANCELLED, at=now, reason=str(reason))
-
-
-@app.on_partitions_revoked.connect
-async def forget_revoked_sends(sender: object, revoked: set, **kwargs: object) -> None:
-    """A revoked partition's index is rebuilt from the table if it comes back."""
-    name = settings.topic("ticks")
-    gone = {tp.partition for tp in revoked if tp.topic == name}
-    waiting_sends.forget(gone)
-    retained_sends.forget(gone)
 
 
 @app.agent(topics["ticks"])

@@ -142,6 +142,7 @@ async def handle_sends(items: list[Item[SendRequest]]) -> None:
     """A batch from the outbox, in order. Sends go out in chunks: every send whose tokens
     are there now joins the chunk; one that must wait for its bucket first lets the chunk
     go (so no send waits inside its write-ahead window for another's rate)."""
+    await path.ready()  # the sender and buckets, built on first use
     chunk: list[Ready] = []
 
     async def flush() -> None:
@@ -155,7 +156,6 @@ async def handle_sends(items: list[Item[SendRequest]]) -> None:
             with handling(item):
                 if await settled_before(item.value, item.source):
                     continue
-                await path.ready()
                 bucket = await take_tokens(item.value, before_waiting=flush)
                 if too_late(item.value):
                     await finish(item.value, event_for(item.value, DeliveryType.CANCELLED,

@@ -35,11 +35,6 @@ class QuietHours:
         return local >= self.start or local < self.end
 
 
-def _quiet_end_after(at: datetime, zone: ZoneInfo, quiet: QuietHours) -> datetime:
-    """The first instant after ``at`` at which ``zone``'s local clock reads ``quiet.end``."""
-    return _next_local(at, zone, quiet.end)
-
-
 def _next_local(at: datetime, zone: ZoneInfo, moment: time) -> datetime:
     """The first instant after ``at`` at which ``zone``'s local clock reads ``moment``."""
     local = at.astimezone(zone)
@@ -80,7 +75,7 @@ def earliest_send(start: datetime, expires_at: datetime | None, zones: list[Zone
         noisy = [z for z in zones if quiet.is_quiet(at.astimezone(z).time())]
         if not noisy:
             return at.astimezone(UTC)
-        at = max(_quiet_end_after(at, z, quiet) for z in noisy)
+        at = max(_next_local(at, z, quiet.end) for z in noisy)
     return None
 
 

@@ -1,8 +1,8 @@
 """The due-time indexes the tick agents work through (``engine.due_index``), per process.
 
 Written by the agents that add entries (decide, schedule), read by the tick agents of the
-same worker. Each agent forgets the partitions revoked from it and rebuilds an index from
-its table on the partition's next tick.
+same worker. The partitions revoked from the worker are forgotten (``forget``, called by
+the outcomes agent's revoke handler) and rebuilt from the tables on their next tick.
 """
 
 from datetime import datetime
@@ -15,6 +15,12 @@ waiting_sends = DueIndex()
 retained_sends = DueIndex()
 #: ``pending-outcomes`` by the end of their outcome window.
 open_outcomes = DueIndex()
+
+
+def forget(partitions: set[int]) -> None:
+    """Every index drops these partitions."""
+    for index in (waiting_sends, retained_sends, open_outcomes):
+        index.forget(partitions)
 
 
 def send_minute(entry: dict) -> float:

@@ -67,15 +67,21 @@ async def run_validated(
     if ready is not None:
         await ready()
     async for event in stream.events():
-        message = event.message
-        if gaps is not None:
-            for record in await gaps.skipped_before(message.topic, message.partition,
-                                                    message.offset, message.generation_id):
-                await handle_one(Source(record.topic, record.partition, record.offset,
-                                        record.key), record.value, adapter, handler, topics,
-                                 key_field, partitions)
-        source = Source(message.topic, message.partition, message.offset, message.key)
-        await handle_one(source, event.value, adapter, handler, topics, key_field, partitions)
+        for source, value in await records_of(event, gaps):
+            await handle_one(source, value, adapter, handler, topics, key_field, partitions)
+
+
+async def records_of(event: Any, gaps: GapGuard | None) -> list[tuple[Source, bytes | None]]:
+    """The records a faust event stands for: those faust skipped before it (repaired by
+    ``gaps``), then its own."""
+    message = event.message
+    records = [] if gaps is None else [
+        (Source(r.topic, r.partition, r.offset, r.key), r.value)
+        for r in await gaps.skipped_before(message.topic, message.partition, message.offset,
+                                           message.generation_id)]
+    records.append((Source(message.topic, message.partition, message.offset, message.key),
+                    event.value))
+    return records
 
 
 async def handle_one(source: Source, value: bytes | None, adapter: TypeAdapter[T],
@@ -162,23 +168,15 @@ async def run_validated_batches(
     if ready is not None:
         await ready()
     async for events in stream.take_events(max_batch, within_s):
-        raw: list[tuple[Source, bytes | None, Any]] = []
-        for event in events:
-            message = event.message
-            if gaps is not None:  # repaired records count as the event that revealed them
-                raw.extend((Source(r.topic, r.partition, r.offset, r.key), r.value, event)
-                           for r in await gaps.skipped_before(
-                               message.topic, message.partition, message.offset,
-                               message.generation_id))
-            raw.append((Source(message.topic, message.partition, message.offset, message.key),
-                        event.value, event))
         items: list[Item[T]] = []
-        for source, value, event in raw:
-            result = decode(adapter, value, source, key_field=key_field, partitions=partitions)
-            if isinstance(result, DeadLetter):
-                await send_dead_letter(topics, result)
-            else:
-                items.append(Item(result, source, value, event))
+        for event in events:  # repaired records count as the event that revealed them
+            for source, value in await records_of(event, gaps):
+                result = decode(adapter, value, source, key_field=key_field,
+                                partitions=partitions)
+                if isinstance(result, DeadLetter):
+                    await send_dead_letter(topics, result)
+                else:
+                    items.append(Item(result, source, value, event))
         try:
             await handler(items)
         except Exception as exc:  # noqa: BLE001 - the partition must keep going
