@@ -151,11 +151,14 @@ async def handle_sends(items: list[Item[SendRequest]]) -> None:
             await send_chunk(chunk)
             chunk = []
 
+    in_batch: set[str] = set()  # send_log learns of a chunk's sends only when it finishes
     for item in items:
         try:
             with handling(item):
-                if await settled_before(item.value, item.source):
+                key = f"{item.value.intent_id}:{item.value.channel}"
+                if key in in_batch or await settled_before(item.value, item.source):
                     continue
+                in_batch.add(key)
                 bucket = await take_tokens(item.value, before_waiting=flush)
                 if too_late(item.value):
                     await finish(item.value, event_for(item.value, DeliveryType.CANCELLED,

@@ -58,14 +58,17 @@ def test_sends_fall_back_cancel_and_come_back_normalized(smartrouter_broker):
         stack.wait_processed("intents")
         stack.produce("customer-updates", [consent("revoker", "sms", granted=False)])
         # Queued in the outbox past the start of the recipient's quiet hours: never sent.
-        stack.produce("outbox", [{
-            "intent_id": "t-queued", "customer_id": "ok", "campaign_id": "c1",
-            "kind": "marketing", "channel": "sms", "sender_id": "default-sms",
-            "destination": "+15550100001", "content": BODY["sms"], "requested_at": later(-120),
-            "not_after": later(-60)}], key_field="sender_id")
-        events = wait_for(stack, "delivery", lambda r: len(r) >= 5)
+        queued = {"intent_id": "t-queued", "customer_id": "ok", "campaign_id": "c1",
+                  "kind": "marketing", "channel": "sms", "sender_id": "default-sms",
+                  "destination": "+15550100001", "content": BODY["sms"],
+                  "requested_at": later(-120), "not_after": later(-60)}
+        # The same outbox record twice in one batch (a replayed release): sent once.
+        twice = {**queued, "intent_id": "t-twice", "not_after": None}
+        stack.produce("outbox", [queued, twice, twice], key_field="sender_id")
+        events = wait_for(stack, "delivery", lambda r: len(r) >= 6)
         outcome = by_type(events)
         assert outcome["t-queued"] == [("cancelled", "sms", "quiet_hours")]
+        assert outcome["t-twice"] == [("sent", "sms", None)]
         assert outcome["t-ok"] == [("sent", "sms", None)]
         assert outcome["t-bad"] == [("failed", "sms", "invalid_number"), ("sent", "email", None)]
         assert outcome["t-late"] == [("cancelled", "sms", "no_consent")]
