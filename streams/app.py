@@ -16,6 +16,7 @@ from streams.global_view import GlobalView, GlobalViewService
 from streams.model_registry import ModelRegistry
 from streams.settings import Settings, get_settings
 from streams.transport import FetchHighwaterTransport
+from streams.web_auth import web_options
 
 
 class SmartRouterApp(faust.App):
@@ -47,9 +48,7 @@ def create_app(settings: Settings) -> SmartRouterApp:
         broker_rebalance_timeout=max(settings.session_timeout_s * 2, 10),
         producer_acks=-1,
         table_standby_replicas=0,
-        web_host=settings.web_host,
-        web_port=settings.web_port,
-        web_in_thread=False,
+        **web_options(settings),  # 127.0.0.1, no table views, a token when exposed
         key_serializer="raw",
         value_serializer="raw",
         logging_config=None,

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Annotated, NoReturn
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
@@ -56,6 +57,10 @@ def fail(message: str, code: int = 1) -> NoReturn:
 def load_settings() -> Settings:
     try:
         return get_settings()
+    except ValidationError as exc:  # one line: which variable, what is wrong with it
+        fail("bad setting: " + "; ".join(
+            (f"SMARTROUTER_{str(e['loc'][0]).upper()}: " if e["loc"] else "")
+            + str(e["msg"]).removeprefix("Value error, ") for e in exc.errors()))
     except Exception as exc:  # noqa: BLE001 - pydantic's message is the useful part
         fail(f"bad SMARTROUTER_* setting: {exc}".splitlines()[0])
 

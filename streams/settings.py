@@ -6,12 +6,13 @@ nothing else in the code base reads the environment.
 
 from __future__ import annotations
 
+import ipaddress
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlparse
 
-from pydantic import AwareDatetime, Field, field_validator, model_validator
+from pydantic import AwareDatetime, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from streams.clock import Clock
@@ -31,8 +32,17 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default=Path(".smartrouter"), description="Worker state and logs.")
     topic_prefix: str = Field(default="", description="Prefix for every topic and group name.")
     partitions: int = Field(default=4, ge=1, le=1024, description="Partitions per topic.")
-    web_port: int = Field(default=6066, ge=1, le=65535, description="Faust web port (127.0.0.1).")
-    web_host: str = Field(default="127.0.0.1")
+    web_port: int = Field(default=6066, ge=1, le=65535, description="Faust web port.")
+    web_bind: str = Field(
+        default="127.0.0.1",
+        description="Address the worker's web server listens on. Anything but loopback needs"
+        " web_token: the server is refused at start otherwise.",
+    )
+    web_host: str = Field(default="127.0.0.1", description="Host name the worker advertises.")
+    web_token: SecretStr | None = Field(
+        default=None,
+        description="Bearer token every web request must carry (Authorization: Bearer ...).",
+    )
     store: str = Field(
         default="memory://",
         description="Faust table store. memory:// recovers from the changelog on start.",
@@ -130,6 +140,14 @@ class Settings(BaseSettings):
         _ = self.clock  # raises ValueError naming what is missing
         return self
 
+    @model_validator(mode="after")
+    def _exposed_web_needs_token(self) -> Settings:
+        if not is_loopback(self.web_bind) and not self.web_token:
+            raise ValueError(
+                f"web_bind {self.web_bind} is not a loopback address: set SMARTROUTER_WEB_TOKEN"
+                " (every request must then carry it) or bind 127.0.0.1")
+        return self
+
     @field_validator("highwater_source")
     @classmethod
     def _highwater(cls, value: str) -> str:
@@ -156,6 +174,16 @@ class Settings(BaseSettings):
     def topic(self, name: str) -> str:
         """The full topic name for a logical topic (``intents`` → ``<prefix>intents``)."""
         return f"{self.topic_prefix}{name}"
+
+
+def is_loopback(host: str) -> bool:
+    """True for 127.0.0.0/8, ::1 and ``localhost``; every other bind is reachable from outside."""
+    if host.strip().lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip().strip("[]")).is_loopback
+    except ValueError:
+        return False  # a host name or 0.0.0.0-style mask: treat as exposed
 
 
 def bootstrap_servers(url: str) -> list[str]:

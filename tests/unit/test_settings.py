@@ -111,3 +111,27 @@ def test_highwater_source_is_checked(monkeypatch):
 
 def test_ipv6_literal_keeps_its_brackets():
     assert bootstrap_servers("kafka://[::1]:19092") == ["[::1]:19092"]
+
+
+@pytest.mark.parametrize("bind", ["0.0.0.0", "192.0.2.10", "::", "worker.example"])
+def test_a_non_loopback_web_bind_needs_a_token(monkeypatch, bind):
+    monkeypatch.setenv("SMARTROUTER_WEB_BIND", bind)
+    with pytest.raises(ValueError, match="SMARTROUTER_WEB_TOKEN"):
+        Settings()
+    monkeypatch.setenv("SMARTROUTER_WEB_TOKEN", "t0ken")
+    assert Settings().web_bind == bind
+
+
+@pytest.mark.parametrize("bind", ["127.0.0.1", "127.0.0.2", "::1", "localhost"])
+def test_loopback_binds_need_no_token(monkeypatch, bind):
+    monkeypatch.setenv("SMARTROUTER_WEB_BIND", bind)
+    assert Settings().web_token is None
+
+
+def test_the_default_web_server_is_loopback_without_table_views():
+    from streams.web_auth import web_options
+
+    options = web_options(Settings())
+    assert options["web_bind"] == "127.0.0.1"
+    assert options["web_tables_enabled"] is False and options["web_router_enabled"] is False
+    assert options["web_application_options"] == {"middlewares": []}
