@@ -42,3 +42,13 @@ def kill_now(proc: subprocess.Popen[bytes] | None) -> None:
     if proc is not None:
         proc.kill()
         proc.wait()
+
+
+def describe_exit(returncode: int) -> str:
+    """``exit code 1`` or ``killed by SIGKILL`` (Popen reports a signal as -N)."""
+    if returncode < 0:
+        try:
+            return f"killed by {signal.Signals(-returncode).name}"
+        except ValueError:
+            return f"killed by signal {-returncode}"
+    return f"exit code {returncode}"
