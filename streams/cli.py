@@ -102,7 +102,24 @@ def broker(port: PortOpt = 9092, storage: StorageOpt = "memory://tansu/") -> Non
         console.print("broker stopped")
 
 
-@app.command()
+_UP_HELP = (
+    "Start the embedded broker and N workers (one consumer group) until Ctrl-C or SIGTERM."
+    "\n\n"
+    "Supervision: a worker that exits or is killed is restarted (same data dir, log and web"
+    " port) while the broker and the other workers keep running; the consumer group"
+    " rebalances its partitions to the live workers and back. Restarts back off 1, 2, 4 …"
+    " up to 30 s and start over at 1 s once a worker has run for 60 s. A worker that keeps"
+    " crashing is reported with its log path and retried every 30 s, never given up on."
+    " Every exit and restart is one line on the console; each worker's pid is in"
+    " DATA_DIR/worker-N/worker.pid."
+    "\n\n"
+    "Only Ctrl-C or SIGTERM stops the stack: workers first, the broker last (exit 0). If the"
+    " embedded broker itself dies, up stops the workers and exits 1 (with memory:// storage"
+    " every topic went with it)."
+)
+
+
+@app.command(help=_UP_HELP)
 def up(
     workers: Annotated[int, typer.Option(min=1, max=16, help="Worker processes.")] = 1,
     port: PortOpt = 9092,
@@ -111,7 +128,7 @@ def up(
         bool, typer.Option(help="Use SMARTROUTER_BROKER instead of starting the embedded one.")
     ] = False,
 ) -> None:
-    """Start the embedded broker and N workers (one consumer group) until Ctrl-C."""
+    """Start the embedded broker and N workers; restart workers that die; Ctrl-C stops."""
     from streams.broker import BrokerError
     from streams.supervisor import Stack, WorkerError
 
@@ -128,12 +145,16 @@ def up(
         except (BrokerError, WorkerError) as exc:
             fail(str(exc))
     ports = ", ".join(str(w.web_port) for w in stack.processes)
+    pids = ", ".join(str(w.pid) for w in stack.processes)
     console.print(f"up: broker [bold]{stack.broker_url}[/bold], {workers} worker(s) "
-                  f"(web ports {ports}, logs in {settings.data_dir}); Ctrl-C stops")
+                  f"(pids {pids}; web ports {ports}; logs in {settings.data_dir}); "
+                  "Ctrl-C stops", soft_wrap=True)
 
     def check() -> str | None:
-        dead = stack.dead_workers()
-        return f"a worker exited; see {dead[0].log_path}" if dead else None
+        for event in stack.supervise():
+            style = "yellow" if event.warning else None
+            console.print(event.line, style=style, highlight=False, soft_wrap=True)
+        return stack.broker_exit()
 
     try:
         _wait_for_signal(check)
