@@ -319,3 +319,35 @@ def test_up_restarts_a_killed_worker_and_every_intent_is_decided_once(tmp_path):
         for pid in seen | set(filter(None, (pid_file(0), pid_file(1)))):
             if alive(pid):  # workers and broker run in sessions of their own
                 os.kill(pid, signal.SIGKILL)
+
+
+def test_up_stops_with_an_error_when_its_embedded_broker_dies(tmp_path):
+    """Restarting a memory:// broker would bring back none of the topics: up says so and
+    stops its workers instead of supervising workers that have nothing to talk to."""
+    data_dir = tmp_path / "data"
+    env = cli_env(data_dir, web_port=str(free_port()))
+    console, errors = tmp_path / "up.out", tmp_path / "up.err"
+    with console.open("wb") as out, errors.open("wb") as err:
+        up = subprocess.Popen([*SMARTROUTER, "up", "--workers", "1", "--port", str(free_port())],
+                              env=env, stdout=out, stderr=err, stdin=subprocess.DEVNULL,
+                              start_new_session=True)
+    children: list[int] = []
+    try:
+        wait_until(lambda: "up:" in console.read_text() or up.poll() is not None,
+                   lambda: f"no 'up:' line yet:\n{console.read_text()}", timeout_s=180)
+        children = children_of(up.pid)
+        [broker_pid] = [pid for pid in children if "tansu" in cmdline(pid)]
+        os.kill(broker_pid, signal.SIGKILL)
+        assert up.wait(timeout=120) == 1, console.read_text()
+        message = " ".join(errors.read_text().split())
+        assert "embedded broker exited (killed by SIGKILL)" in message, message
+        assert "Traceback" not in message
+        survivors = [pid for pid in children if alive(pid)]
+        assert survivors == [], [cmdline(pid) for pid in survivors]
+    finally:
+        if up.poll() is None:
+            os.killpg(up.pid, signal.SIGKILL)
+            up.wait()
+        for pid in children:
+            if alive(pid):
+                os.kill(pid, signal.SIGKILL)
