@@ -63,12 +63,19 @@ app = create_app(settings)
 
 
 def _declare_topic(name: str) -> faust.TopicT:
+    # The retention / cleanup policy of the topic (schemas.topics, streams.admin): the
+    # worker creates the topics with it (ensure_topics) before faust starts; faust gets the
+    # same configs for any topic it would declare itself.
+    from schemas.topics import topic_spec
+    from streams.admin import topic_configs
+
     return app.topic(
         settings.topic(name),
         key_type=bytes,
         value_type=bytes,
         partitions=settings.partitions,
         internal=False,
+        config=topic_configs(topic_spec(name), settings),
     )
 
 

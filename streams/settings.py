@@ -121,6 +121,50 @@ class Settings(BaseSettings):
         default=None, description="Unix wall time at which the simulated clock shows clock_origin.",
     )
 
+    # Retention per class of topic (schemas.topics.Retention; docs/privacy.md says what each
+    # holds). Applied when the topics are created (streams.admin.ensure_topics); the
+    # embedded broker stores them but never expires or compacts anything.
+    retention_input_hours: float = Field(
+        default=7 * 24.0, gt=0,
+        description="intents, customer-updates, inbound, delivery-raw: a week to replay after"
+        " an outage; raw contact points and texts are gone from Kafka after this (+ a segment).",
+    )
+    retention_output_hours: float = Field(
+        default=7 * 24.0, gt=0,
+        description="decisions, delivery, keyword-acks: the lake sink and outside consumers"
+        " may lag this long before records are lost to them.",
+    )
+    retention_sends_hours: float = Field(
+        default=2 * 24.0, gt=0,
+        description="outbox, scheduled, send-attempts (addresses and message texts): consumed"
+        " within seconds; two days survive an outage. send-attempts must keep at least as long"
+        " as outbox (it decides what a replayed outbox record does).",
+    )
+    retention_ticks_hours: float = Field(
+        default=24.0, gt=0, description="ticks: the engine's clock, no data.",
+    )
+    retention_dead_letters_hours: float = Field(
+        default=14 * 24.0, gt=0,
+        description="dead-letters (original bytes of failed input, personal data included):"
+        " two weeks for an operator to notice, fix and replay; shorter loses replayability.",
+    )
+    segment_hours: float = Field(
+        default=24.0, gt=0,
+        description="Longest a log segment stays open (segment.ms, capped at the retention):"
+        " Kafka deletes and compacts whole closed segments only, so data may outlive its"
+        " retention or compaction lag by up to this much.",
+    )
+    changelog_max_compaction_lag_hours: float = Field(
+        default=24.0, gt=0,
+        description="Table changelogs (compacted): longest a superseded record (an erased"
+        " customer's old state) stays before the log cleaner must remove it.",
+    )
+    changelog_delete_retention_hours: float = Field(
+        default=24.0, gt=0,
+        description="How long a changelog tombstone stays readable after compaction (a table"
+        " restore must read it within this time to forget the key).",
+    )
+
     @field_validator("broker")
     @classmethod
     def _broker_url(cls, value: str) -> str:

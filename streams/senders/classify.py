@@ -1,12 +1,59 @@
-"""Map botocore failures to the three send-error kinds (throttled / transient / permanent).
+"""Map botocore failures to the three send-error kinds (throttled / transient / permanent),
+and say which failures are *ambiguous*: AWS may have accepted the message.
 
 One table for every service we call (sms-voice v2, socialmessaging, sesv2, sns), because
 their error codes do not collide in meaning. Order of the checks:
 
-1. botocore transport errors: timeouts → ``transient/timeout`` (a read timeout is
-   *ambiguous*: AWS may have sent the message), connection errors → ``transient``;
-2. a known error code (plus its modeled ``Reason`` for sms-voice v2) → the table below;
+1. botocore transport errors (the table below);
+2. a known error code (plus its modeled ``Reason`` for sms-voice v2) → ``CODES`` etc.;
 3. otherwise the HTTP status: 429 → throttled, 5xx → transient, other 4xx → permanent.
+
+**Accepted or not.** None of these four send APIs takes an idempotency token, and none
+lets us look a message up by an id of ours, so nothing can be checked after the fact. A
+failure is therefore either *not accepted* (AWS defines it as refused, or the request never
+left: retrying cannot send twice) or *ambiguous* (``SendError.ambiguous``: it may have been
+sent). ``send_with_retries`` never retries an ambiguous failure; the send agent reports it
+``failed / unconfirmed``, the same no-resend rule as after a crash, and does not fall back
+(the customer may have the message already).
+
+| failure                                          | verdict      | kind / reason          |
+|--------------------------------------------------|--------------|------------------------|
+| ``ConnectTimeoutError`` (TCP connect never done)  | not accepted | transient / timeout    |
+| ``EndpointConnectionError`` (refused, DNS)        | not accepted | transient / connection |
+| ``ReadTimeoutError``, ``TimeoutError`` (request   | ambiguous    | transient / timeout    |
+| sent, no answer)                                 |              |                        |
+| ``ConnectionClosedError`` (dropped mid-request)   | ambiguous    | transient / connection |
+| other ``HTTPClientError`` (SSL, proxy: stage      | ambiguous    | transient / connection |
+| unknown)                                         |              |                        |
+| 429 and every throttling code                    | not accepted | throttled              |
+| 4xx (validation, conflict, access, quota, ...)   | not accepted | permanent              |
+| 408 ``RequestTimeout`` (server gave up *reading*  | not accepted | transient / timeout    |
+| the request), ``PriorRequestNotComplete``         |              |                        |
+| ``RequestTimeoutException`` (timed out while      | ambiguous    | transient / timeout    |
+| processing)                                      |              |                        |
+| sms-voice v2 ``InternalServerException`` (500)    | not accepted | transient / server     |
+| socialmessaging ``InternalServiceException`` (500)| ambiguous    | transient / server     |
+| socialmessaging ``DependencyException`` (502)     | ambiguous    | transient / server     |
+| sesv2 ``InternalFailure`` (500)                   | ambiguous    | transient / server     |
+| sesv2 / any ``ServiceUnavailable`` (503)          | not accepted | transient / server     |
+| sns ``InternalError`` (500)                       | ambiguous    | transient / server     |
+| other 5xx by status: 503                         | not accepted | transient / server     |
+| other 5xx by status: 500, 502, 504, ...          | ambiguous    | transient / server     |
+| 200 without a message id (``NoMessageId``)        | ambiguous    | permanent / rejected   |
+
+Why the 5xx rows differ (from the service models in botocore, i.e. AWS's own API docs):
+sms-voice v2 models ``InternalServerException`` as ``@retryable`` and documents it as "The
+API encountered an unexpected error and couldn't complete the request. You might be able
+to successfully issue the request again" — AWS states the request was not completed, so
+it is retried (bounded). socialmessaging's 500 ("failed because of an unknown error") and
+502 ``DependencyException`` (Meta's API, the dependency that actually delivers, failed) are
+also modeled retryable, but nothing says Meta did not take the message: ambiguous. SES
+documents ``InternalFailure`` as "failed because of an unknown error, exception or failure"
+(ambiguous) and ``ServiceUnavailable`` as "a temporary failure of the server" — a front-end
+refusal like throttling, so retried; a bare 503 is read the same way. SNS models no
+retryable error for ``Publish`` and documents ``InternalError`` only as "an internal service
+error": ambiguous. A 504 means a gateway stopped waiting for a backend that may have
+finished: ambiguous.
 
 The provider's error *message* is read only to refine a reason (SES says "suppress..." or
 "not verified", Meta names the template) and is never copied into the ``SendError``: AWS
@@ -32,7 +79,7 @@ from botocore.exceptions import (
 
 from streams.senders.base import ErrorKind, Reason, SendError
 
-__all__ = ["classify"]
+__all__ = ["AMBIGUOUS_CODES", "classify"]
 
 P, T, R = ErrorKind.PERMANENT, ErrorKind.TRANSIENT, ErrorKind.THROTTLED
 
@@ -49,14 +96,14 @@ CODES: dict[str, tuple[ErrorKind, Reason]] = {
     "SlowDown": (R, Reason.THROTTLED),
     # server side, retry bounded
     "InternalServerException": (T, Reason.SERVER_ERROR),  # sms-voice v2
-    "InternalServiceException": (T, Reason.SERVER_ERROR),  # socialmessaging
-    "DependencyException": (T, Reason.SERVER_ERROR),  # socialmessaging (Meta down, 502)
-    "InternalError": (T, Reason.SERVER_ERROR),  # sns
-    "InternalFailure": (T, Reason.SERVER_ERROR),
+    "InternalServiceException": (T, Reason.SERVER_ERROR),  # socialmessaging (ambiguous)
+    "DependencyException": (T, Reason.SERVER_ERROR),  # socialmessaging (Meta, 502; ambiguous)
+    "InternalError": (T, Reason.SERVER_ERROR),  # sns (ambiguous)
+    "InternalFailure": (T, Reason.SERVER_ERROR),  # sesv2 (ambiguous)
     "ServiceUnavailable": (T, Reason.SERVER_ERROR),
     "ServiceUnavailableException": (T, Reason.SERVER_ERROR),
     "RequestTimeout": (T, Reason.TIMEOUT),
-    "RequestTimeoutException": (T, Reason.TIMEOUT),
+    "RequestTimeoutException": (T, Reason.TIMEOUT),  # ambiguous
     "PriorRequestNotComplete": (T, Reason.TIMEOUT),
     # SES account and identity state
     "AccountSuspendedException": (P, Reason.ACCOUNT_SUSPENDED),
@@ -112,6 +159,12 @@ VALIDATION_REASONS: dict[str, Reason] = {
     "VOICE_CAPABILITY_NOT_AVAILABLE": Reason.SENDER_MISCONFIGURED,
 }
 
+#: Codes after which AWS may have accepted the message (the table in the module docstring).
+AMBIGUOUS_CODES = frozenset({
+    "InternalServiceException", "DependencyException", "InternalError", "InternalFailure",
+    "RequestTimeoutException",
+})
+
 _DESTINATION_FIELDS = {"DestinationPhoneNumber", "destinationPhoneNumber", "to"}
 
 
@@ -153,12 +206,13 @@ def _client_error(error: ClientError) -> SendError:
     status = int(status) if status else None
     modeled_reason = str(response.get("Reason") or "")
 
-    def make(kind: ErrorKind, reason: Reason) -> SendError:
-        return SendError(kind, reason, provider_code=code or None, status=status)
+    def make(kind: ErrorKind, reason: Reason, ambiguous: bool = False) -> SendError:
+        return SendError(kind, reason, provider_code=code or None, status=status,
+                         ambiguous=ambiguous)
 
     if code in CODES:
         kind, reason = CODES[code]
-        return make(kind, reason)
+        return make(kind, reason, ambiguous=code in AMBIGUOUS_CODES)
     if code == "ConflictException":
         return make(P, CONFLICT_REASONS.get(modeled_reason, Reason.REJECTED))
     if code == "ServiceQuotaExceededException":
@@ -177,7 +231,7 @@ def _client_error(error: ClientError) -> SendError:
     if status == 429:
         return make(R, Reason.THROTTLED)
     if status is not None and status >= 500:
-        return make(T, Reason.SERVER_ERROR)
+        return make(T, Reason.SERVER_ERROR, ambiguous=status != 503)
     return make(P, Reason.REJECTED)
 
 

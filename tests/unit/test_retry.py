@@ -1,4 +1,5 @@
-"""send_with_retries: backoff with bounded full jitter, bucket feedback, no retry on permanent."""
+"""send_with_retries: backoff with bounded full jitter, bucket feedback, no retry on permanent
+or ambiguous failures, throttles handed back for re-queueing; the re-queue delay."""
 
 from __future__ import annotations
 
@@ -12,7 +13,12 @@ import pytest
 from schemas.outbox import SendRequest
 from streams.senders.base import ErrorKind, Reason, SendError, SendResult
 from streams.senders.rate_limit import RateLimiter, TokenBucket
-from streams.senders.retry import backoff_delay, send_with_retries
+from streams.senders.retry import (
+    backoff_delay,
+    is_final_failure,
+    requeue_delay,
+    send_with_retries,
+)
 
 NOW = datetime(2026, 3, 20, 9, 0, tzinfo=UTC)
 DESTINATION = "+15550100123"
@@ -87,12 +93,12 @@ async def run(
     bucket: RateLimiter | None,
     *,
     max_attempts: int = 5,
-    retry_ambiguous: bool = True,
+    requeue_throttled: bool = False,
 ) -> SendResult:
     coro = send_with_retries(
         sender, request(), DESTINATION, bucket=bucket, max_attempts=max_attempts,
         base_delay=0.2, max_delay=2.0, rng=random.Random(7), sleep=clock.sleep,
-        retry_ambiguous=retry_ambiguous,
+        requeue_throttled=requeue_throttled,
     )
     return await asyncio.wait_for(coro, timeout=5)
 
@@ -153,15 +159,67 @@ async def test_exhausted_throttling_raises_throttled_and_told_the_bucket_each_ti
     assert limiter.throttles == 3
 
 
-async def test_ambiguous_timeouts_can_be_kept_at_most_once() -> None:
-    timeout = SendError(ErrorKind.TRANSIENT, Reason.TIMEOUT, ambiguous=True)
+READ_TIMEOUT = SendError(ErrorKind.TRANSIENT, Reason.TIMEOUT, provider_code="ReadTimeout",
+                         ambiguous=True)
+CLOSED = SendError(ErrorKind.TRANSIENT, Reason.CONNECTION_ERROR,
+                   provider_code="ConnectionClosed", ambiguous=True)
+META_DOWN = SendError(ErrorKind.TRANSIENT, Reason.SERVER_ERROR,
+                      provider_code="DependencyException", status=502, ambiguous=True)
+CONNECT_TIMEOUT = SendError(ErrorKind.TRANSIENT, Reason.TIMEOUT, provider_code="ConnectTimeout")
+
+
+@pytest.mark.parametrize("ambiguous", [READ_TIMEOUT, CLOSED, META_DOWN])
+async def test_ambiguous_failures_are_never_retried(ambiguous: SendError) -> None:
+    clock, limiter = SimClock(), CountingLimiter()
+    sender = ScriptedSender([ambiguous, "m-2"])
+    with pytest.raises(SendError) as caught:
+        await run(sender, clock, limiter)
+    assert caught.value.ambiguous and caught.value.attempts == 1
+    assert sender.calls == 1 and clock.sleeps == [] and limiter.acquired == 1
+
+
+async def test_a_failure_before_the_request_left_is_retried() -> None:
     clock = SimClock()
-    sender = ScriptedSender([timeout, "m-2"])
-    with pytest.raises(SendError):
-        await run(sender, clock, None, retry_ambiguous=False)
-    assert sender.calls == 1
-    sender = ScriptedSender([timeout, "m-2"])
-    assert (await run(sender, clock, None)).provider_message_id == "m-2"
+    sender = ScriptedSender([CONNECT_TIMEOUT, SERVER, "m-3"])
+    assert (await run(sender, clock, None)).provider_message_id == "m-3"
+    assert sender.calls == 3 and len(clock.sleeps) == 2
+
+
+async def test_throttles_are_handed_back_at_once_for_requeueing() -> None:
+    clock, limiter = SimClock(), CountingLimiter()
+    sender = ScriptedSender([THROTTLED, "never"])
+    with pytest.raises(SendError) as caught:
+        await run(sender, clock, limiter, requeue_throttled=True)
+    assert caught.value.kind is ErrorKind.THROTTLED and caught.value.attempts == 1
+    assert sender.calls == 1 and clock.sleeps == []  # no sleeping inside the write-ahead window
+    assert limiter.throttles == 1  # the identity still slows down
+    # transient failures are still retried in place when throttles are re-queued
+    sender = ScriptedSender([SERVER, "m-4"])
+    assert (await run(sender, clock, None, requeue_throttled=True)).provider_message_id == "m-4"
+
+
+@pytest.mark.parametrize(("error", "attempt", "requeue", "final"), [
+    (READ_TIMEOUT, 1, False, True),
+    (OPTED_OUT, 1, False, True),
+    (THROTTLED, 1, True, True),
+    (THROTTLED, 1, False, False),
+    (THROTTLED, 5, False, True),
+    (SERVER, 4, True, False),
+    (SERVER, 5, True, True),
+    (CONNECT_TIMEOUT, 1, True, False),
+])
+def test_which_failures_end_the_call(error: SendError, attempt: int, requeue: bool,
+                                     final: bool) -> None:
+    assert is_final_failure(error, attempt, 5, requeue) is final
+
+
+def test_requeue_delay_is_equal_jitter_doubling_up_to_the_cap() -> None:
+    rng = random.Random(5)
+    for generation in range(1, 10):
+        ceiling = min(30.0, 1.0 * 2 ** (generation - 1))
+        delays = [requeue_delay(generation, 1.0, 30.0, rng) for _ in range(200)]
+        assert all(ceiling / 2 <= d <= ceiling for d in delays)  # never near zero
+        assert max(delays) - min(delays) > ceiling / 4  # spread, not in waves
 
 
 async def test_bugs_are_not_swallowed() -> None:

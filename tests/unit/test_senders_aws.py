@@ -26,7 +26,13 @@ from typing import Any
 from urllib.parse import parse_qs
 
 import pytest
-from botocore.exceptions import ClientError, EndpointConnectionError, ReadTimeoutError
+from botocore.exceptions import (
+    ClientError,
+    ConnectionClosedError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    ReadTimeoutError,
+)
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -354,6 +360,34 @@ async def test_a_read_timeout_is_transient_and_marked_ambiguous(fake: FakeAws) -
     assert (error.kind, error.reason, error.ambiguous) == (ErrorKind.TRANSIENT, "timeout", True)
 
 
+async def test_a_read_timeout_is_never_retried_blind(fake: FakeAws) -> None:
+    """AWS may have sent it: one request reaches the endpoint, however many attempts are
+    allowed, and the error says it is ambiguous."""
+    fake.script("SendTextMessage", Reply(body={"MessageId": "late"}, delay_s=1.5))
+    aws = AwsSender(sender_config(fake, aws_read_timeout_s=0.3), region=REGION)
+    try:
+        with pytest.raises(SendError) as caught:
+            await asyncio.wait_for(send_with_retries(
+                aws, make_request("sms"), PHONE, bucket=None, max_attempts=5,
+                sleep=_no_sleep), timeout=30)
+    finally:
+        await aws.close()
+    assert caught.value.ambiguous and caught.value.attempts == 1
+    assert len(fake.of("SendTextMessage")) == 1
+
+
+async def test_an_ambiguous_server_error_is_not_retried(sender: AwsSender, fake: FakeAws) -> None:
+    """socialmessaging's 500 says nothing about whether Meta took the message."""
+    fake.script("SendWhatsAppMessage",
+                then=rest_error("InternalServiceException", 500, "unknown failure"))
+    request = make_request("whatsapp", sender_id=WA_ID, content={"template_id": "spring_sale"})
+    with pytest.raises(SendError) as caught:
+        await asyncio.wait_for(send_with_retries(
+            sender, request, PHONE, bucket=None, max_attempts=5, sleep=_no_sleep), timeout=30)
+    assert caught.value.ambiguous and caught.value.reason == "server_error"
+    assert len(fake.of("SendWhatsAppMessage")) == 1
+
+
 # --- WhatsApp (local REST-JSON endpoint) ----------------------------------------------------
 
 
@@ -595,6 +629,34 @@ def test_classification(error: BaseException, kind: str, reason: str) -> None:
     result = classify(error)
     assert (result.kind.value, result.reason) == (kind, reason)
     assert EMAIL not in str(result)
+
+
+@pytest.mark.parametrize(("error", "ambiguous"), [
+    # the request never left, or AWS defines the answer as a refusal: safe to retry
+    (ConnectTimeoutError(endpoint_url="http://127.0.0.1:1"), False),
+    (EndpointConnectionError(endpoint_url="http://127.0.0.1:1"), False),
+    (client_error("ThrottlingException", 400), False),
+    (client_error("TooManyRequestsException", 429), False),
+    (client_error("ValidationException", 400), False),
+    (client_error("RequestTimeout", 408), False),
+    (client_error("InternalServerException", 500), False),  # sms-voice v2: "couldn't complete"
+    (client_error("ServiceUnavailable", 503), False),
+    (client_error("Whatever", 503), False),
+    # it may have gone out
+    (ReadTimeoutError(endpoint_url="http://127.0.0.1:1"), True),
+    (TimeoutError(), True),
+    (ConnectionClosedError(endpoint_url="http://127.0.0.1:1"), True),
+    (client_error("InternalServiceException", 500), True),  # socialmessaging
+    (client_error("DependencyException", 502), True),  # socialmessaging: Meta
+    (client_error("InternalFailure", 500), True),  # sesv2
+    (client_error("InternalError", 500), True),  # sns
+    (client_error("RequestTimeoutException", 408), True),
+    (client_error("Whatever", 500), True),
+    (client_error("Whatever", 502), True),
+    (client_error("Whatever", 504), True),
+])
+def test_ambiguity_follows_the_table_in_classify(error: BaseException, ambiguous: bool) -> None:
+    assert classify(error).ambiguous is ambiguous
 
 
 # --- settings, factory, log sender, tags, laziness -------------------------------------------
