@@ -24,9 +24,29 @@ from schemas.intents import CampaignIntent
 from schemas.outbox import ScheduledSend, SendAttempt, SendRequest
 from schemas.ticks import Tick
 
-__all__ = ["JSON_SCHEMA_DIALECT", "TOPICS", "TopicSpec", "json_schema", "schema_id", "topic_spec"]
+__all__ = [
+    "JSON_SCHEMA_DIALECT",
+    "TOPICS",
+    "Retention",
+    "TopicSpec",
+    "json_schema",
+    "schema_id",
+    "topic_spec",
+]
 
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
+
+#: How long a topic keeps its records, as a class whose duration is a setting
+#: (``SMARTROUTER_RETENTION_<CLASS>_HOURS``, see streams.settings and docs/privacy.md):
+#:
+#: * ``input`` — what outside producers write (customer data arrives here): a replay window;
+#: * ``output`` — what the engine publishes for others (and the lake sink) to read;
+#: * ``sends`` — engine-internal hand-offs of a send, with addresses and message texts:
+#:   consumed within seconds, kept only long enough to survive an outage;
+#: * ``ticks`` — the engine's clock, no data at all;
+#: * ``dead_letters`` — failed input kept for an operator to inspect and replay;
+#: * ``state`` — compacted: the latest record per key is kept for as long as it is current.
+Retention = Literal["input", "output", "sends", "ticks", "dead_letters", "state"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -46,12 +66,20 @@ class TopicSpec:
     description: str
     title: str = ""  # name of the value contract; defaults to the model's class name
     compacted: bool = False
+    #: retention class (see ``Retention``); None = broker default, which the policy test
+    #: forbids: every topic of the topology says how long it keeps personal data.
+    retention: Retention | None = None
     internal: bool = False  # engine-only topic; not part of the public contract
     operation: Literal["send", "receive"] | None = None
 
     def __post_init__(self) -> None:
         if not self.title:
             object.__setattr__(self, "title", getattr(self.value, "__name__", self.name))
+
+    @property
+    def cleanup_policy(self) -> Literal["compact", "delete"]:
+        """Kafka ``cleanup.policy``: compacted state topics, time-limited everything else."""
+        return "compact" if self.compacted else "delete"
 
     @property
     def produced_externally(self) -> bool:
@@ -78,6 +106,7 @@ TOPICS: tuple[TopicSpec, ...] = (
         description="What producers want to send: one CampaignIntent per message; "
         "exactly one decision comes back per intent_id.",
         operation="receive",
+        retention="input",
     ),
     TopicSpec(
         name="customer-updates",
@@ -88,6 +117,7 @@ TOPICS: tuple[TopicSpec, ...] = (
         description="Contact points, time zone, locale, consent per channel, support "
         "tickets and erasure requests, told apart by the type field.",
         operation="receive",
+        retention="input",
     ),
     TopicSpec(
         name="inbound",
@@ -97,6 +127,7 @@ TOPICS: tuple[TopicSpec, ...] = (
         description="Messages from customers: STOP/START/HELP keywords and the input of "
         "the anger guardrail.",
         operation="receive",
+        retention="input",
     ),
     TopicSpec(
         name="campaigns",
@@ -107,6 +138,7 @@ TOPICS: tuple[TopicSpec, ...] = (
         "and read as a global table.",
         compacted=True,
         operation="receive",
+        retention="state",
     ),
     TopicSpec(
         name="decisions",
@@ -116,6 +148,7 @@ TOPICS: tuple[TopicSpec, ...] = (
         description="Exactly one decision per intent_id: send (channel, minute), "
         "suppress, expire or holdout, with reason codes.",
         operation="send",
+        retention="output",
     ),
     TopicSpec(
         name="scheduled",
@@ -125,6 +158,7 @@ TOPICS: tuple[TopicSpec, ...] = (
         description="Decided sends waiting for their minute (durable timers on the customer "
         "partitions).",
         internal=True,
+        retention="sends",
     ),
     TopicSpec(
         name="outbox",
@@ -133,6 +167,7 @@ TOPICS: tuple[TopicSpec, ...] = (
         value=SendRequest,
         description="Sends released by the scheduler, for the send agent to deliver "
         "(engine to engine).",
+        retention="sends",
     ),
     TopicSpec(
         name="delivery-raw",
@@ -143,6 +178,7 @@ TOPICS: tuple[TopicSpec, ...] = (
         description="AWS delivery events exactly as EventBridge delivers them (any JSON "
         "object); normalized into delivery.",
         operation="receive",
+        retention="input",
     ),
     TopicSpec(
         name="delivery",
@@ -152,6 +188,7 @@ TOPICS: tuple[TopicSpec, ...] = (
         description="Normalized delivery events (sent ... cancelled) with intent_id, "
         "channel and cost.",
         operation="send",
+        retention="output",
     ),
     TopicSpec(
         name="keyword-acks",
@@ -161,6 +198,7 @@ TOPICS: tuple[TopicSpec, ...] = (
         description="One confirmation owed per STOP/START/HELP keyword: what changed on "
         "which channel and which template to answer with.",
         operation="send",
+        retention="output",
     ),
     TopicSpec(
         name="send-attempts",
@@ -171,6 +209,7 @@ TOPICS: tuple[TopicSpec, ...] = (
         "provider is called) and 'done' (with the outcome); after a crash it tells a send "
         "that may have gone out from one that did not, so nothing is silently resent.",
         internal=True,
+        retention="sends",
     ),
     TopicSpec(
         name="ticks",
@@ -180,6 +219,7 @@ TOPICS: tuple[TopicSpec, ...] = (
         description="The engine's clock: every worker ticks the partitions it owns, so due "
         "work (closing outcome windows, releasing sends) runs inside the partition's stream.",
         internal=True,
+        retention="ticks",
     ),
     TopicSpec(
         name="dead-letters",
@@ -189,6 +229,7 @@ TOPICS: tuple[TopicSpec, ...] = (
         description="Every message that failed: original bytes, reason, source "
         "topic/partition/offset. Nothing is silently dropped.",
         operation="send",
+        retention="dead_letters",
     ),
 )
 
