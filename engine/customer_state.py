@@ -10,7 +10,9 @@ so every reader goes through the accessors here instead of poking at keys. Shape
      "engagement": {"sms": [engaged, sent]}, "active_hours": {...engine.send_time...}}
 
 An erased customer is ``{"erased": true}`` and nothing else: the newest changelog record
-for the key carries no personal data (older ones go when the topic is compacted).
+for the key carries no personal data (older ones go when the topic is compacted, within
+its ``max.compaction.lag.ms`` on Apache Kafka; never on the embedded broker). The
+customer's other table entries are deleted by the erasure (engine.erasure).
 """
 
 from __future__ import annotations
