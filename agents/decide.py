@@ -88,7 +88,7 @@ def schedule_entry(intent: CampaignIntent, decision: Decision, fallbacks: list[C
         send_at=decision.send_at, sender_id=sender_for(decision.channel),
         content=intent.content.get(decision.channel) if intent.content else None,
         decided_at=decision.decided_at, fallback_channels=fallbacks,
-        reserved_cost=Decimal(str(round(reserved, 6))))
+        reserved_cost=Decimal(str(round(reserved, 6))), expires_at=intent.expires_at)
     content = {str(c): v.model_dump(mode="json", exclude_none=True)
                for c, v in (intent.content or {}).items()}
     return {"send": send.model_dump(mode="json"), "content": content, "state": "waiting",

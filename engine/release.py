@@ -12,6 +12,8 @@ whose minute was 20:58 must not leave at 21:03. Such a send is cancelled, not mo
 (moving it would place it where the fatigue caps did not count it). The outbox record
 also carries ``not_after`` — when the recipient's quiet hours begin — and the send agent
 cancels it past that instant, so a queue behind the release cannot break the rule either.
+The intent's ``expires_at`` travels the same way: a release at or after it is cancelled
+(``expired``), and the send agent retries a throttled send only before it.
 """
 
 from __future__ import annotations
@@ -35,6 +37,8 @@ def release_check(send: ScheduledSend, state: cs.CustomerState | None,
     (simulated seconds per wall second; see ``real_time_at``)."""
     if cs.is_erased(state):
         return Reason.ERASED
+    if send.expires_at is not None and now >= send.expires_at:
+        return Reason.EXPIRED  # released late (a backlog, a restart): the intent is over
     if not _open(state, send.channel, send.kind):
         return _blocked_reason(state, send.channel)
     if (campaign or {}).get("status") == "paused":
@@ -99,4 +103,4 @@ def send_request(send: ScheduledSend, state: cs.CustomerState | None, now: datet
         intent_id=send.intent_id, customer_id=send.customer_id, campaign_id=send.campaign_id,
         kind=send.kind, channel=send.channel, sender_id=send.sender_id, content=send.content,
         fallback_channels=[r.channel for r in fallbacks], requested_at=now, not_after=latest,
-        destination=contacts[send.channel], fallbacks=fallbacks)
+        expires_at=send.expires_at, destination=contacts[send.channel], fallbacks=fallbacks)

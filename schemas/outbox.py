@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, Field, StringConstraints
+from pydantic import AwareDatetime, Field, NonNegativeInt, StringConstraints
 
 from schemas.common import Channel, Identifier, Money, OutputModel
 from schemas.delivery import DeliveryEvent
@@ -53,6 +53,9 @@ class ScheduledSend(OutputModel):
     reserved_cost: Money | None = Field(
         default=None, description="Budget reserved for this send (the dearest route it may take)."
     )
+    expires_at: AwareDatetime | None = Field(
+        default=None, description="The intent's expires_at: the send never leaves after it."
+    )
 
 
 class SendRequest(OutputModel):
@@ -82,6 +85,16 @@ class SendRequest(OutputModel):
         description="Marketing: the recipient's quiet hours begin then; a send still queued "
         "at that instant is cancelled (reason quiet_hours), not sent.",
     )
+    expires_at: AwareDatetime | None = Field(
+        default=None,
+        description="The intent's expires_at: a send still queued then is cancelled (reason "
+        "expired); a throttled send is retried only before it (then falls back).",
+    )
+    throttled: NonNegativeInt = Field(
+        default=0,
+        description="How many times the provider throttled this send on this channel: the "
+        "send agent re-queues a throttled send as a new outbox record with this one higher.",
+    )
 
 
 class SendAttempt(OutputModel):
@@ -89,10 +102,18 @@ class SendAttempt(OutputModel):
     (with the delivery event it produced) after. Internal; never carries an address."""
 
     key: Annotated[str, StringConstraints(min_length=1, max_length=400)] = Field(
-        description="'<intent_id>:<channel>:<phase>' (unique per phase)."
+        description="'<intent_id>:<channel>:<phase>', plus ':<generation>' for a re-queued "
+        "try's attempt and for throttled / requeued (unique per phase and try)."
     )
     intent_id: Identifier
     channel: Channel
-    phase: Literal["attempt", "done"]
+    phase: Literal["attempt", "done", "throttled", "requeued"] = Field(
+        description="attempt: about to call the provider; done: the outcome (event); "
+        "throttled: the provider refused this try (not sent), it waits to be re-queued; "
+        "requeued: the next try is on the outbox (agents.send)."
+    )
+    generation: NonNegativeInt = Field(
+        default=0, description="The SendRequest's ``throttled`` count this record is about."
+    )
     event: DeliveryEvent | None = None
     at: AwareDatetime

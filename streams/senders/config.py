@@ -106,6 +106,24 @@ class SenderSettings(BaseSettings):
     retry_max_attempts: int = Field(default=5, ge=1, le=20)
     retry_base_delay_s: float = Field(default=0.2, gt=0)
     retry_max_delay_s: float = Field(default=10.0, gt=0)
+    # --- throttled sends: re-queued, never dropped (agents.send, streams.senders.requeue) --
+    requeue_base_delay_s: float = Field(
+        default=1.0, gt=0, le=60, description="Wait before a throttled send's first re-try."
+    )
+    requeue_max_delay_s: float = Field(
+        default=30.0, gt=0, le=120,
+        description="Longest wait between re-tries (also how long an outbox offset is held).",
+    )
+    throttle_window_s: float = Field(
+        default=3600.0, gt=0,
+        description="How long a throttled send is re-tried when neither the intent's "
+        "expires_at nor quiet hours end its window sooner (clock seconds from release).",
+    )
+    throttle_fallback_margin_s: float = Field(
+        default=10.0, ge=0,
+        description="Fall back (or give up) when the next re-try would come this close to "
+        "the end of the window.",
+    )
 
     @field_validator("sms_max_price", "voice_max_price_per_minute")
     @classmethod
