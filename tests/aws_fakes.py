@@ -1,13 +1,19 @@
 """A local HTTP endpoint speaking the AWS protocols moto does not cover (sms-voice v2's
 JSON 1.0, socialmessaging's REST-JSON): real botocore requests, scripted replies, and a
-record of what arrived. Shared by the sender unit tests and the delivery-path tests."""
+record of what arrived. Shared by the sender unit tests and the delivery-path tests.
+
+``throttle(rate, seed)`` turns on a throttling storm: each request not answered by a script
+is refused with the service's throttling error with probability ``rate`` (seeded, so a
+run is reproducible), the way AWS refuses a request it did not take."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import random
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -18,6 +24,7 @@ class Reply:
     body: dict[str, Any] | None = None
     error_type: str | None = None  # REST-JSON error code header
     delay_s: float = 0.0
+    storm: bool = False  # a refusal of the throttling storm
 
 
 @dataclass
@@ -26,6 +33,21 @@ class Received:
     headers: dict[str, str]
     body: dict[str, Any]
     at: float = field(default_factory=time.monotonic)  # when it arrived (rate checks)
+    status: int | None = None  # what it was answered with
+    throttled: bool = False  # refused by the throttling storm
+
+    @property
+    def intent_id(self) -> str | None:
+        """The intent the request was for (sms-voice v2 Context; WhatsApp callback data)."""
+        context = self.body.get("Context") or {}
+        if "intent_id" in context:
+            return str(context["intent_id"])
+        message = self.body.get("message")
+        if isinstance(message, str):  # socialmessaging: the Meta message, base64 JSON
+            import base64
+
+            return json.loads(base64.b64decode(message)).get("biz_opaque_callback_data")
+        return None
 
 
 @dataclass
@@ -37,6 +59,16 @@ class FakeAws:
     scripts: dict[str, list[Reply]] = field(default_factory=dict)
     sticky: dict[str, Reply] = field(default_factory=dict)
     server: ThreadingHTTPServer | None = None
+    throttle_rate: float = 0.0
+    throttle_only: frozenset[str] | None = None  # operations the storm hits (None: all)
+    _rng: random.Random = field(default_factory=random.Random)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def throttle(self, rate: float, seed: int, operations: frozenset[str] | None = None) -> None:
+        """Refuse a ``rate`` share of unscripted requests as throttled (0 turns it off)."""
+        with self._lock:
+            self.throttle_rate, self._rng = rate, random.Random(seed)
+            self.throttle_only = operations
 
     @property
     def url(self) -> str:
@@ -57,6 +89,13 @@ class FakeAws:
             return queue.pop(0)
         if operation in self.sticky:
             return self.sticky[operation]
+        storm = self.throttle_only is None or operation in self.throttle_only
+        if storm and self.throttle_rate and self._rng.random() < self.throttle_rate:
+            if operation == "SendWhatsAppMessage":
+                refusal = rest_error("ThrottledRequestException", 429, "Rate exceeded")
+            else:
+                refusal = json10_error("ThrottlingException", Message="Rate exceeded")
+            return replace(refusal, storm=True)
         n = len(self.received) - 1  # this request's index
         if operation == "SendWhatsAppMessage":
             return Reply(body={"messageId": f"wamid-{n}"})
@@ -75,8 +114,12 @@ class FakeAws:
                     operation, json10 = "SendWhatsAppMessage", False
                 else:
                     operation, json10 = f"unknown {self.path}", False
-                fake.received.append(Received(operation, dict(self.headers), json.loads(raw)))
-                reply = fake.reply_for(operation)
+                got = Received(operation, dict(self.headers), json.loads(raw))
+                with fake._lock:
+                    fake.received.append(got)
+                    reply = fake.reply_for(operation)
+                    got.status = reply.status
+                    got.throttled = reply.storm
                 if reply.delay_s:
                     time.sleep(reply.delay_s)
                 payload = json.dumps(reply.body or {}).encode()
@@ -88,7 +131,9 @@ class FakeAws:
                 if reply.error_type:
                     self.send_header("x-amzn-ErrorType", reply.error_type)
                 self.end_headers()
-                self.wfile.write(payload)
+                # the client may have timed out first (a scripted slow reply)
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                    self.wfile.write(payload)
 
             def log_message(self, *args: object) -> None:
                 return None
