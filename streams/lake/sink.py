@@ -62,7 +62,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
-import json
 import logging
 import threading
 import time
@@ -71,8 +70,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from aiokafka import ConsumerRebalanceListener
-from pydantic import ValidationError
 
+from schemas import wire_json
+from schemas.customers import CUSTOMER_UPDATE_ADAPTER, EraseRequest
 from streams.lake.config import LakeSettings
 from streams.lake.schema import LAKE_TABLES
 
@@ -88,6 +88,17 @@ log = logging.getLogger(__name__)
 
 POLL_MS = 500  # the age bound is checked at least this often
 MAX_POLL_RECORDS = 5_000
+
+
+def erased_customer(value: bytes | None) -> str | None:
+    """The customer id of a valid ``erase`` update, else None. Anything else on
+    customer-updates - profiles, poison, tombstones - is not the lake's business (the profile
+    agent dead-letters what is malformed) and must never stop the sink."""
+    try:
+        update = CUSTOMER_UPDATE_ADAPTER.validate_python(wire_json.loads(value or b""))
+    except Exception:  # noqa: BLE001 - whatever it is, it erases nobody
+        return None
+    return update.customer_id if isinstance(update, EraseRequest) else None
 
 
 @dataclass
@@ -199,9 +210,9 @@ class LakeSink:
             for record in records:
                 try:
                     due = writer.add(record.topic, record.partition, record.offset,
-                                     json.loads(record.value))
-                except (ValueError, TypeError, ValidationError) as exc:
-                    # ValidationError is a ValueError; never log the value (PII)
+                                     wire_json.loads(record.value or b""))
+                except Exception as exc:  # noqa: BLE001 - one poison record must not stop the lake
+                    # e.g. JsonLimitError, ValidationError, RecursionError; never log the value
                     self.stats.invalid += 1
                     due = writer.advance(record.topic, record.partition, record.offset)
                     log.warning("lake sink: %s[%d]@%d is not a valid %s record (%s); skipped",
@@ -217,10 +228,9 @@ class LakeSink:
     def _take_updates(self, tp: TopicPartition, records: list[ConsumerRecord]) -> None:
         found = set()
         for record in records:
-            with contextlib.suppress(ValueError, TypeError, AttributeError):
-                value = json.loads(record.value)
-                if value.get("type") == "erase" and isinstance(value.get("customer_id"), str):
-                    found.add(value["customer_id"])
+            customer_id = erased_customer(record.value)
+            if customer_id is not None:
+                found.add(customer_id)
         with self._erase_lock:  # erase_now swaps the queue on the loop thread
             ids, _ = self._erase_pending.get(tp, (set(), 0))
             self._erase_pending[tp] = (ids | found, records[-1].offset + 1)

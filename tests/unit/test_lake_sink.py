@@ -72,3 +72,29 @@ def test_erase_requests_are_queued_and_applied_in_one_batch(tmp_path) -> None:
     assert {r["customer_id"] for r in rows(writer.table)} == {"c2"}
     assert committed_offsets(writer.table) == {("p-decisions", 0): 9}
     assert sink._erase_pending == {}
+
+
+POISON = [b'{"type": "erase", "customer_id": ' + b"[" * 10_000 + b"]" * 10_000 + b"}",
+          b'{"type": "erase", "customer_id": "c1", "at": ' + b"9" * 5_000 + b"}",
+          b'{"type": "erase", "customer_id": "c1", "customer_id": "c2"}',
+          b'{"type": "erase", "customer_id": NaN}', b"\xff\xfe", b"", b"[]", b"null"]
+
+
+def test_poison_on_customer_updates_or_decisions_never_stops_the_sink(tmp_path) -> None:
+    """Issue 13 finding 3: one nested erase made the sink crash-loop for good."""
+    sink = sink_for(tmp_path)
+    updates = [record("p-customer-updates", 0, i, value) for i, value in enumerate(POISON)]
+    updates.append(record("p-customer-updates", 0, len(POISON),
+                          b'{"type": "erase", "customer_id": "c1"}'))
+    sink._take({TopicPartition("p-customer-updates", 0): updates})
+    assert sink._erase_pending == {
+        TopicPartition("p-customer-updates", 0): ({"c1"}, len(POISON) + 1)}
+    batch = [*decisions(0, 2)] + [record("p-decisions", 0, 2 + i, value)
+                                  for i, value in enumerate(POISON)]
+    batch += decisions(2 + len(POISON), 4 + len(POISON))
+    sink._take({TopicPartition("p-decisions", 0): batch})
+    asyncio.run(sink.flush_all())
+    writer = sink._writers["p-decisions"]
+    assert sink.stats.invalid == len(POISON)
+    assert len(rows(writer.table)) == 4
+    assert committed_offsets(writer.table) == {("p-decisions", 0): 4 + len(POISON)}
