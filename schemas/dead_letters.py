@@ -39,6 +39,17 @@ class DeadLetterErrorType(StrEnum):
     VALIDATION = "validation"  # JSON, but not a valid message for the topic
     TOO_LARGE = "too_large"  # over MAX_MESSAGE_BYTES, not parsed at all
     ENCODING = "encoding"  # bytes that are not valid UTF-8
+    EMPTY = "empty"  # no value (a tombstone) where a message is expected
+    TOO_DEEP = "too_deep"  # objects/arrays nested deeper than schemas.wire_json.MAX_DEPTH
+    NUMBER_TOO_LARGE = "number_too_large"  # an integer over 18 digits, a huge float literal
+    NON_FINITE = "non_finite"  # NaN, Infinity, or a number that overflows to infinity
+    DUPLICATE_KEY = "duplicate_key"  # the same key twice in one JSON object
+    STRING_TOO_LONG = "string_too_long"  # a string over schemas.wire_json.MAX_STRING_CHARS
+    PII_IN_IDENTIFIER = "pii_in_identifier"  # customer_id looks like an e-mail or phone number
+    WRONG_KEY = "wrong_key"  # the Kafka key is not the message's key field
+    WRONG_PARTITION = "wrong_partition"  # not on the murmur2 partition of its key
+    DECODE_ERROR = "decode_error"  # any other failure while decoding (a bug: report it)
+    INTERNAL = "internal"  # the handler failed on a valid message (a bug: report it)
 
 
 def _truncate(text: str, limit: int = MAX_ERROR_CHARS) -> str:

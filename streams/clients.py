@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from pydantic import TypeAdapter, ValidationError
+from pydantic import TypeAdapter
 
-from schemas.common import MAX_MESSAGE_BYTES
-from schemas.dead_letters import describe_validation_error
+from schemas import wire_json
 from schemas.topics import TopicSpec
 from streams.admin import list_topics
+from streams.codec import Rejection, parse
 from streams.highwater import fetch_highwaters
 
 
@@ -41,6 +40,11 @@ def key_of(payload: dict[str, Any], key_field: str) -> bytes | None:
     return str(node).encode() if node is not None else None
 
 
+def reason_text(error_type: str, reason: str) -> str:
+    """A rejected line's reason; the dead-letter type in front unless the text says it."""
+    return reason if error_type in ("json", "validation") else f"{error_type}: {reason}"
+
+
 def prepare_lines(lines: Iterable[str], spec: TopicSpec, *, key_field: str | None = None,
                   validate: bool = True) -> Iterator[PreparedLine]:
     """Validate JSON lines against the topic's contract; blank lines are skipped.
@@ -55,10 +59,10 @@ def prepare_lines(lines: Iterable[str], spec: TopicSpec, *, key_field: str | Non
             continue
         value = text.encode()
         try:
-            payload = json.loads(text)
-        except json.JSONDecodeError as exc:
+            payload = wire_json.loads(value)
+        except wire_json.JsonLimitError as exc:
             if validate:
-                yield PreparedLine(line_no, None, None, f"invalid JSON: {exc.msg}")
+                yield PreparedLine(line_no, None, None, reason_text(exc.code, str(exc)))
             else:
                 yield PreparedLine(line_no, None, value)
             continue
@@ -66,13 +70,10 @@ def prepare_lines(lines: Iterable[str], spec: TopicSpec, *, key_field: str | Non
         if not validate:
             yield PreparedLine(line_no, key, value)
             continue
-        if len(value) > MAX_MESSAGE_BYTES:
-            yield PreparedLine(line_no, None, None, f"{len(value)} bytes > {MAX_MESSAGE_BYTES}")
-            continue
-        try:
-            adapter.validate_python(payload)
-        except ValidationError as exc:
-            yield PreparedLine(line_no, None, None, describe_validation_error(exc))
+        try:  # exactly what the engine accepts (streams.codec.parse)
+            parse(adapter, value)
+        except Rejection as exc:
+            yield PreparedLine(line_no, None, None, reason_text(exc.error_type, exc.reason))
             continue
         if key is None:
             yield PreparedLine(line_no, None, None, f"no key: field {field!r} is missing")

@@ -7,13 +7,13 @@ and logs only see error types and field locations (invariant 7).
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from aiokafka.partitioner import murmur2
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
+from schemas import wire_json
 from schemas.common import MAX_MESSAGE_BYTES
 from schemas.dead_letters import DeadLetter, describe_validation_error
 
@@ -39,6 +39,55 @@ def expected_partition(key: bytes, partitions: int) -> int:
     return (murmur2(key) & 0x7FFFFFFF) % partitions
 
 
+class Rejection(Exception):
+    """Bytes that are not a valid message: ``error_type`` and ``reason`` for the dead letter
+    (``reason`` names fields and limits, never values); ``kept`` overrides the bytes kept."""
+
+    def __init__(self, error_type: str, reason: str, kept: bytes | None = None) -> None:
+        super().__init__(f"{error_type}: {reason}")
+        self.error_type = error_type
+        self.reason = reason
+        self.kept = kept
+
+
+def parse(adapter: TypeAdapter[T], value: bytes | None, *,
+          context: dict[str, Any] | None = None) -> T:
+    """Bytes → a validated contract, or ``Rejection``. The one definition of what an input
+    topic accepts: the agents (through ``decode``) and ``smartrouter produce`` use it.
+
+    Limits first (size, UTF-8, ``schemas.wire_json``: depth, number size, finite numbers,
+    unique keys, string length), then pydantic in strict mode: ``"granted": "yes"`` or
+    ``"priority": "5"`` are type errors, not coerced. ``context`` carries ``now`` and
+    ``horizon`` for the time bounds of input models (``schemas.common.InputModel``).
+    """
+    if not value:
+        raise Rejection("empty", "message value is empty (tombstones are not accepted here)")
+    if len(value) > MAX_MESSAGE_BYTES:
+        # Keep a prefix only: base64 of a huge value would not fit in a Kafka record.
+        raise Rejection(
+            "too_large",
+            f"message is {len(value)} bytes; the limit is {MAX_MESSAGE_BYTES};"
+            f" the first {MAX_MESSAGE_BYTES} bytes are kept",
+            kept=value[:MAX_MESSAGE_BYTES],
+        )
+    try:
+        text = value.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise Rejection("encoding", f"value is not UTF-8 (byte {exc.start})") from None
+    try:
+        data = wire_json.loads(text)
+    except wire_json.JsonLimitError as exc:
+        raise Rejection(exc.code, str(exc)) from None
+    if not isinstance(data, dict):
+        raise Rejection("json", f"expected a JSON object, got {type(data).__name__}")
+    try:
+        return adapter.validate_json(text, strict=True, context=context)
+    except ValidationError as exc:
+        kinds = {error["type"] for error in exc.errors()}
+        error_type = "pii_in_identifier" if "pii_in_identifier" in kinds else "validation"
+        raise Rejection(error_type, describe_validation_error(exc)) from None
+
+
 def decode(
     adapter: TypeAdapter[T],
     value: bytes | None,
@@ -46,8 +95,10 @@ def decode(
     *,
     key_field: str | None = None,
     partitions: int | None = None,
+    context: dict[str, Any] | None = None,
 ) -> T | DeadLetter:
     """Parse and validate ``value``; return the model, or a DeadLetter saying why not.
+    Never raises: an exception nobody foresaw becomes a ``decode_error`` dead letter.
 
     With ``key_field``, the Kafka key must equal that field of the payload; with
     ``partitions`` too, the message must sit on the partition murmur2 gives its key, or the
@@ -65,41 +116,23 @@ def decode(
             error=error,
         )
 
-    if not value:
-        return reject("empty", "message value is empty (tombstones are not accepted here)")
-    if len(value) > MAX_MESSAGE_BYTES:
-        # Keep a prefix only: base64 of a huge value would not fit in a Kafka record.
-        return reject(
-            "too_large",
-            f"message is {len(value)} bytes; the limit is {MAX_MESSAGE_BYTES};"
-            f" the first {MAX_MESSAGE_BYTES} bytes are kept",
-            kept=value[:MAX_MESSAGE_BYTES],
-        )
     try:
-        text = value.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        return reject("encoding", f"value is not UTF-8 (byte {exc.start})")
-    try:
-        data: Any = json.loads(text)
-    except json.JSONDecodeError as exc:
-        return reject("json", f"invalid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}")
-    if not isinstance(data, dict):
-        return reject("json", f"expected a JSON object, got {type(data).__name__}")
-    try:
-        model = adapter.validate_python(data)
-    except ValidationError as exc:
-        return reject("validation", describe_validation_error(exc))
-    if key_field is not None:
-        expected_key = str(getattr(model, key_field)).encode()
-        if source.key != expected_key:
-            return reject("wrong_key", f"Kafka key must be the message's {key_field}")
-        if partitions and source.partition != expected_partition(expected_key, partitions):
-            return reject(
-                "wrong_partition",
-                "message is on the wrong partition for its key:"
-                " produce with the murmur2 (Java-compatible) partitioner",
-            )
-    return model
+        model = parse(adapter, value, context=context)
+        if key_field is not None:
+            expected_key = str(getattr(model, key_field)).encode()
+            if source.key != expected_key:
+                return reject("wrong_key", f"Kafka key must be the message's {key_field}")
+            if partitions and source.partition != expected_partition(expected_key, partitions):
+                return reject(
+                    "wrong_partition",
+                    "message is on the wrong partition for its key:"
+                    " produce with the murmur2 (Java-compatible) partitioner",
+                )
+        return model
+    except Rejection as exc:
+        return reject(exc.error_type, exc.reason, exc.kept)
+    except Exception as exc:  # noqa: BLE001 - a poison record must not crash the agent
+        return reject("decode_error", f"{type(exc).__name__} while decoding the message")
 
 
 def encode(model: BaseModel) -> bytes:

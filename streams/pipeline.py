@@ -13,6 +13,7 @@ import weakref
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, Generic, TypeVar
 
 from pydantic import TypeAdapter
@@ -71,6 +72,14 @@ async def run_validated(
             await handle_one(source, value, adapter, handler, topics, key_field, partitions)
 
 
+def input_context() -> dict[str, Any]:
+    """Validation context of input contracts: the engine's now (simulated or wall) and how
+    far ahead an input's dates may lie (``schemas.common.InputModel``)."""
+    from streams.app import clock, settings
+
+    return {"now": clock.now(), "horizon": timedelta(days=settings.input_horizon_days)}
+
+
 async def records_of(event: Any, gaps: GapGuard | None) -> list[tuple[Source, bytes | None]]:
     """The records a faust event stands for: those faust skipped before it (repaired by
     ``gaps``), then its own."""
@@ -88,7 +97,8 @@ async def handle_one(source: Source, value: bytes | None, adapter: TypeAdapter[T
                      handler: Handler[T], topics: dict[str, Any], key_field: str | None,
                      partitions: int | None) -> None:
     """Decode one message and hand it on; a dead letter for anything that fails."""
-    result = decode(adapter, value, source, key_field=key_field, partitions=partitions)
+    result = decode(adapter, value, source, key_field=key_field, partitions=partitions,
+                    context=input_context())
     if isinstance(result, DeadLetter):
         await send_dead_letter(topics, result)
         return
@@ -172,7 +182,7 @@ async def run_validated_batches(
         for event in events:  # repaired records count as the event that revealed them
             for source, value in await records_of(event, gaps):
                 result = decode(adapter, value, source, key_field=key_field,
-                                partitions=partitions)
+                                partitions=partitions, context=input_context())
                 if isinstance(result, DeadLetter):
                     await send_dead_letter(topics, result)
                 else:

@@ -88,6 +88,11 @@ class Settings(BaseSettings):
         default=2.0, gt=0, le=60,
         description="Per-call timeout of the Bedrock guardrail; past it the local model answers.",
     )
+    input_horizon_days: float = Field(
+        default=30.0, gt=0, le=3660,
+        description="How far ahead an input's dates (not_before, expires_at, ...) may lie;"
+        " a later one is dead-lettered (validation: beyond_horizon).",
+    )
     tick_interval_s: float = Field(
         default=5.0, gt=0, le=3600,
         description="How often each worker ticks its partitions (closes due outcome windows).",

@@ -11,13 +11,13 @@ once, so a topic that was wired through SNS first still normalizes.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
 from engine.normalize import ses, sms_voice, whatsapp
 from engine.normalize.model import NormalizeError, Outcome, ReasonCode
 from engine.normalize.parsing import label
+from schemas import wire_json
 
 __all__ = ["EVENTBRIDGE_SOURCES", "decode", "route"]
 
@@ -42,11 +42,9 @@ def decode(raw: object, where: str = "event") -> dict[str, Any]:
     if not isinstance(raw, str):
         raise NormalizeError(ReasonCode.MALFORMED, f"{where}: expected JSON bytes or an object")
     try:
-        obj = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        raise NormalizeError(
-            ReasonCode.MALFORMED, f"{where}: not JSON (line {exc.lineno}, column {exc.colno})"
-        ) from None
+        obj = wire_json.loads(raw)  # limits: depth, number size, finite, unique keys
+    except wire_json.JsonLimitError as exc:
+        raise NormalizeError(ReasonCode.MALFORMED, f"{where}: {exc}") from None
     if not isinstance(obj, dict):
         raise NormalizeError(ReasonCode.MALFORMED, f"{where}: expected a JSON object")
     return obj

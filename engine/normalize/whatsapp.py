@@ -21,13 +21,13 @@ delivered, read -> opened, failed -> failed with ``whatsapp_<Meta error code>``.
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
 from engine.normalize.model import NormalizeError, Outcome, ReasonCode
 from engine.normalize.parsing import from_epoch, label, parse
+from schemas import wire_json
 from schemas.common import Channel
 from schemas.delivery import DeliveryType
 
@@ -138,8 +138,8 @@ def from_header(raw: Any) -> list[Outcome]:
     body = header.whatsAppWebhookEntry
     if isinstance(body, str):
         try:
-            body = json.loads(body)
-        except json.JSONDecodeError:
+            body = wire_json.loads(body)
+        except wire_json.JsonLimitError:
             raise NormalizeError(
                 ReasonCode.MALFORMED, "whatsapp.whatsAppWebhookEntry: not a JSON object"
             ) from None

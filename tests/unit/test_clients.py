@@ -48,7 +48,7 @@ def test_rejected_lines_carry_their_line_numbers_and_blank_lines_count():
         assert p.key is None and p.value is None
     assert rejected[4].error.startswith("invalid JSON:")
     assert "channels.0" in rejected[6].error and "enum" in rejected[6].error
-    assert "model_type" in rejected[7].error
+    assert "expected a JSON object" in rejected[7].error
 
 
 def test_validation_errors_do_not_echo_input_values():

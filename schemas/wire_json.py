@@ -1,0 +1,110 @@
+"""JSON as it may arrive on a topic, read with explicit limits.
+
+``json.loads`` alone let poison through as exceptions nobody expected: a value nested
+10,000 deep raises ``RecursionError``, a 5,000-digit integer ``ValueError`` (Python's
+int-string limit), ``NaN``/``Infinity`` parse as floats, a duplicated key silently takes
+the last value. Every reader of externally written bytes goes through ``loads`` here,
+which either returns plain JSON data within the limits or raises ``JsonLimitError`` with
+a stable ``code`` for the dead letter. Messages never quote the input (invariant 7).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+__all__ = [
+    "MAX_DEPTH",
+    "MAX_INT_DIGITS",
+    "MAX_STRING_CHARS",
+    "JsonLimitError",
+    "loads",
+]
+
+#: Deepest nesting of objects and arrays (an intent needs 4: content → sms → variables).
+MAX_DEPTH = 32
+#: Longest integer literal: 18 digits always fits a signed 64-bit integer.
+MAX_INT_DIGITS = 18
+#: Longest float literal (digits, sign, point and exponent).
+MAX_FLOAT_CHARS = 40
+#: Longest string or object key (every contract field is shorter; bodies are ≤ 4,096).
+MAX_STRING_CHARS = 16_384
+
+
+class JsonLimitError(ValueError):
+    """Bytes that are not JSON we accept; ``code`` is the dead letter's error type."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def _int(literal: str) -> int:
+    if len(literal.lstrip("-")) > MAX_INT_DIGITS:
+        raise JsonLimitError("number_too_large",
+                             f"an integer has more than {MAX_INT_DIGITS} digits")
+    return int(literal)
+
+
+def _float(literal: str) -> float:
+    if len(literal) > MAX_FLOAT_CHARS:
+        raise JsonLimitError("number_too_large",
+                             f"a number literal is longer than {MAX_FLOAT_CHARS} characters")
+    value = float(literal)
+    if not math.isfinite(value):  # 1e999 overflows to inf
+        raise JsonLimitError("non_finite", "a number is too large to be finite")
+    return value
+
+
+def _constant(name: str) -> Any:
+    raise JsonLimitError("non_finite", f"{name} is not a JSON number")
+
+
+def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result = dict(pairs)
+    if len(result) != len(pairs):  # the key itself may be personal data: not named
+        raise JsonLimitError("duplicate_key", "an object has the same key twice")
+    return result
+
+
+def _check_shape(data: Any) -> None:
+    """Depth and string lengths, iteratively (no recursion for an attacker to exhaust)."""
+    stack: list[tuple[Any, int]] = [(data, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, str):
+            if len(node) > MAX_STRING_CHARS:
+                raise JsonLimitError("string_too_long",
+                                     f"a string is longer than {MAX_STRING_CHARS} characters")
+        elif isinstance(node, dict | list):
+            if depth > MAX_DEPTH:
+                raise JsonLimitError("too_deep", f"nested deeper than {MAX_DEPTH} levels")
+            children = node.items() if isinstance(node, dict) else enumerate(node)
+            for key, child in children:
+                if isinstance(key, str) and len(key) > MAX_STRING_CHARS:
+                    raise JsonLimitError("string_too_long",
+                                         f"a key is longer than {MAX_STRING_CHARS} characters")
+                stack.append((child, depth + 1))
+
+
+def loads(text: str | bytes) -> Any:
+    """Parse ``text`` within the limits above; ``JsonLimitError`` (a ``ValueError``) if not.
+
+    Syntax errors raise ``JsonLimitError`` with code ``json`` too, so callers need exactly
+    one ``except``.
+    """
+    try:
+        data = json.loads(text, parse_int=_int, parse_float=_float, parse_constant=_constant,
+                          object_pairs_hook=_object)
+    except JsonLimitError:
+        raise
+    except RecursionError:
+        raise JsonLimitError("too_deep", f"nested deeper than {MAX_DEPTH} levels") from None
+    except json.JSONDecodeError as exc:
+        raise JsonLimitError(
+            "json", f"invalid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+    except (ValueError, TypeError) as exc:  # e.g. bytes in no UTF encoding
+        raise JsonLimitError("json", f"invalid JSON ({type(exc).__name__})") from None
+    _check_shape(data)
+    return data
