@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import re
 import zoneinfo
+from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Literal
@@ -41,6 +42,8 @@ from pydantic import (
     EmailStr,
     Field,
     StringConstraints,
+    ValidationInfo,
+    model_validator,
 )
 from pydantic.json_schema import WithJsonSchema
 from pydantic_core import PydanticCustomError
@@ -50,6 +53,7 @@ __all__ = [
     "MAX_MESSAGE_BYTES",
     "AwareDatetime",
     "Channel",
+    "CustomerId",
     "E164Phone",
     "Email",
     "Identifier",
@@ -86,8 +90,9 @@ ALL_CHANNELS: tuple[Channel, ...] = (
 
 # --- phone numbers -------------------------------------------------------------------------
 
-E164_PATTERN = r"^\+[1-9]\d{6,14}$"
-_E164 = re.compile(E164_PATTERN)
+# [0-9], not \d: Python's \d also matches Arabic-Indic, full-width and other digits.
+E164_PATTERN = r"^\+[1-9][0-9]{6,14}$"
+_E164 = re.compile(E164_PATTERN, re.ASCII)
 
 
 def _check_e164(value: str) -> str:
@@ -165,6 +170,39 @@ Identifier = Annotated[
     str, StringConstraints(min_length=1, max_length=128, pattern=IDENTIFIER_PATTERN)
 ]
 
+_EMAIL_LIKE = re.compile(r"^[^@]+@[^@]+\.[A-Za-z]{2,}$", re.ASCII)
+_PHONE_LIKE = re.compile(r"^(00|\+)?[0-9][0-9.\-]{6,20}$", re.ASCII)
+
+
+def _looks_like_phone(value: str) -> bool:
+    """A digits-only id that libphonenumber takes for a valid number with a ``+`` in front
+    (``14155550100``); short numeric ids such as ``1000234`` are not phone numbers."""
+    if not _PHONE_LIKE.fullmatch(value):
+        return False
+    import phonenumbers  # only for the rare all-digit id
+
+    digits = "".join(ch for ch in value if ch.isdigit()).removeprefix("00")
+    try:
+        return phonenumbers.is_valid_number(phonenumbers.parse("+" + digits))
+    except phonenumbers.NumberParseException:
+        return False
+
+
+def _check_opaque_customer_id(value: str) -> str:
+    if _EMAIL_LIKE.fullmatch(value) or _looks_like_phone(value):
+        raise PydanticCustomError(
+            "pii_in_identifier",
+            "must be an opaque id, not an e-mail address or a phone number: the id reaches"
+            " logs, metrics and the lake",
+        )
+    return value
+
+
+#: A customer id on an input topic: an ``Identifier`` that is not an e-mail address or a
+#: phone number (dead letter ``pii_in_identifier``), because ids are written where contact
+#: points must never be (logs, dead-letter keys, the lake).
+CustomerId = Annotated[Identifier, AfterValidator(_check_opaque_customer_id)]
+
 # What str(Decimal) writes for a non-negative finite amount: "12", "0.0075", "1E-8".
 DECIMAL_STRING_PATTERN = r"^\d+(\.\d+)?([eE][+-]?\d+)?$"
 
@@ -190,11 +228,32 @@ Money = Annotated[
 
 
 class InputModel(BaseModel):
-    """Base of messages external producers write: unknown fields are rejected."""
+    """Base of messages external producers write: unknown fields are rejected.
+
+    With ``{"now": datetime, "horizon": timedelta}`` as validation context (the engine's
+    decoder passes it), no date of the message may lie further ahead than ``horizon``: a
+    ``not_before`` in year 9999 would otherwise park a send forever.
+    """
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=False, frozen=True)
 
     schema_version: Literal[1] = 1
+
+    @model_validator(mode="after")
+    def _within_horizon(self, info: ValidationInfo) -> InputModel:
+        context = info.context or {}
+        now, horizon = context.get("now"), context.get("horizon")
+        if now is None or horizon is None:
+            return self
+        latest = now + horizon
+        for name, value in self:
+            if isinstance(value, datetime) and value > latest:
+                raise PydanticCustomError(
+                    "beyond_horizon",
+                    "{field} is more than {days:g} days ahead (the input horizon)",
+                    {"field": name, "days": horizon.total_seconds() / 86400},
+                )
+        return self
 
 
 class OutputModel(BaseModel):

@@ -14,9 +14,9 @@ from pydantic import AwareDatetime, Field, StringConstraints, TypeAdapter
 
 from schemas.common import (
     Channel,
+    CustomerId,
     E164Phone,
     Email,
-    Identifier,
     InputModel,
     InputPart,
     TimeZoneName,
@@ -58,7 +58,7 @@ class Contacts(InputPart):
 
 
 class _Update(InputModel):
-    customer_id: Identifier
+    customer_id: CustomerId
     at: AwareDatetime | None = Field(
         default=None, description="When the change happened at the source (optional)."
     )

@@ -10,7 +10,7 @@ from typing import Annotated
 
 from pydantic import AwareDatetime, StringConstraints
 
-from schemas.common import Channel, Identifier, InputModel
+from schemas.common import Channel, CustomerId, InputModel
 
 __all__ = ["InboundMessage"]
 
@@ -18,7 +18,7 @@ __all__ = ["InboundMessage"]
 class InboundMessage(InputModel):
     """One message received from a customer on one channel."""
 
-    customer_id: Identifier
+    customer_id: CustomerId
     channel: Channel
     text: Annotated[str, StringConstraints(min_length=1, max_length=2048)]
     received_at: AwareDatetime

@@ -19,7 +19,7 @@ from pydantic import (
     model_validator,
 )
 
-from schemas.common import ALL_CHANNELS, Channel, Identifier, InputModel, InputPart
+from schemas.common import ALL_CHANNELS, Channel, CustomerId, Identifier, InputModel, InputPart
 
 __all__ = ["CampaignIntent", "ChannelContent", "IntentKind", "VariableValue"]
 
@@ -76,7 +76,7 @@ class CampaignIntent(InputModel):
 
     intent_id: Identifier = Field(description="Idempotency key: one decision per intent_id.")
     campaign_id: Identifier
-    customer_id: Identifier
+    customer_id: CustomerId
     kind: IntentKind = IntentKind.MARKETING
     channels: list[Channel] = Field(
         default=list(ALL_CHANNELS),
