@@ -48,6 +48,7 @@ class WorkerProcess:
     command: tuple[str, ...] = WORKER_COMMAND
     tracker: RestartTracker = field(default_factory=RestartTracker, repr=False)
     awaiting_ready: bool = field(default=False, init=False, repr=False)  # after a restart
+    previous_pid: int | None = field(default=None, init=False, repr=False)
     _proc: subprocess.Popen[bytes] | None = field(default=None, init=False, repr=False)
 
     @property
@@ -107,6 +108,8 @@ class WorkerProcess:
         something else took it meanwhile (then a free one)."""
         if self.alive():
             raise WorkerError(f"{self.name} is still running (pid {self.pid})")
+        if self._proc is not None:
+            self.previous_pid = self._proc.pid
         self._proc = None
         if port_in_use(self.web_port):
             self.web_port = free_port()
@@ -280,7 +283,6 @@ class Stack:
                                warning=decided.crash_looping)
 
     def _restart(self, worker: WorkerProcess, now: float) -> SupervisorEvent:
-        old = worker.pid
         try:
             worker.restart()
         except (WorkerError, OSError) as exc:
@@ -295,7 +297,7 @@ class Stack:
         return SupervisorEvent(
             "restarted", worker.name,
             f"{worker.name} restarted (restart {worker.tracker.restarts}): pid {worker.pid} "
-            f"(was {old}), web port {worker.web_port}", pid=worker.pid)
+            f"(was {worker.previous_pid}), web port {worker.web_port}", pid=worker.pid)
 
     def stop(self) -> None:
         """Workers first (they commit offsets on the way out), then the broker."""
