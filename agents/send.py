@@ -36,9 +36,10 @@ refusing the request, so nothing was sent. ``send_with_retries`` returns it at o
 halving the identity's rate), and instead of sleeping inside the chunk — which would stall
 the partition — the send is *held*:
 
-1. a ``throttled`` write-ahead record (acknowledged) says this try was refused, and
-   ``send_log`` marks the send ``throttled`` (generation ``g`` = its ``throttled`` count,
-   and the offset of its outbox record);
+1. a ``throttled`` write-ahead record (acknowledged, as soon as the refusal is known, not
+   after the chunk's slowest call) says this try was refused, and ``send_log`` marks the
+   send ``throttled`` (generation ``g`` = its ``throttled`` count, and the offset of its
+   outbox record);
 2. the outbox record's faust message gets an extra reference, so the offset is not
    acknowledged when the batch ends and the partition's commit cannot pass it. The
    partition goes on with the records behind it; only the commit waits. The held sends
@@ -419,12 +420,9 @@ async def send_chunk(chunk: list[Ready]) -> None:
                            for r in chunk))
     outcomes = await asyncio.gather(*(deliver_as(sender, r) for r in chunk),
                                     return_exceptions=True)
-    refused = [r for r, o in zip(chunk, outcomes, strict=True) if isinstance(o, Throttled)]
     done = [(r, o) for r, o in zip(chunk, outcomes, strict=True)
             if isinstance(o, DeliveryEvent)]
-    await asyncio.gather(*(write_ahead_record(r.request, "done", e, r.source) for r, e in done),
-                         *(write_ahead_record(r.request, "throttled", None, r.source)
-                           for r in refused))
+    await asyncio.gather(*(write_ahead_record(r.request, "done", e, r.source) for r, e in done))
     for ready, outcome in zip(chunk, outcomes, strict=True):
         if isinstance(outcome, DeliveryEvent):
             with handling(ready.item):
@@ -443,7 +441,11 @@ async def send_chunk(chunk: list[Ready]) -> None:
 
 async def deliver_as(sender: Sender, ready: Ready) -> DeliveryEvent | Throttled:
     with handling(ready.item):  # deliver writes the message index
-        return await deliver(sender, ready.request, ready.bucket)
+        outcome = await deliver(sender, ready.request, ready.bucket)
+    if isinstance(outcome, Throttled):  # at once, not after the chunk's slowest call: a
+        # crash from here on finds the refusal and holds the send again (not unconfirmed)
+        await write_ahead_record(ready.request, "throttled", None, ready.source)
+    return outcome
 
 
 async def take_tokens(request: SendRequest,

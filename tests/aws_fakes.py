@@ -114,7 +114,11 @@ class FakeAws:
                     operation, json10 = "SendWhatsAppMessage", False
                 else:
                     operation, json10 = f"unknown {self.path}", False
-                got = Received(operation, dict(self.headers), json.loads(raw))
+                try:
+                    body = json.loads(raw)
+                except ValueError:  # cut off: the client died mid-request (kill -9)
+                    return
+                got = Received(operation, dict(self.headers), body)
                 with fake._lock:
                     fake.received.append(got)
                     reply = fake.reply_for(operation)
