@@ -250,8 +250,8 @@ class InputModel(BaseModel):
             if isinstance(value, datetime) and value > latest:
                 raise PydanticCustomError(
                     "beyond_horizon",
-                    "{field} is more than {days:g} days ahead (the input horizon)",
-                    {"field": name, "days": horizon.total_seconds() / 86400},
+                    "{field} is more than {days} days ahead (the input horizon)",
+                    {"field": name, "days": f"{horizon.total_seconds() / 86400:g}"},
                 )
         return self
 

@@ -240,13 +240,19 @@ def produce(
     except KeyError as exc:
         fail(str(exc.args[0]))
     with file.open(encoding="utf-8", errors="replace") as handle:
-        prepared = list(prepare_lines(handle, spec, key_field=key_field, validate=validate))
+        horizon = {"now": settings.clock.now(),  # the engine's own time bound, up front
+                   "horizon": dt.timedelta(days=settings.input_horizon_days)}
+        prepared = list(prepare_lines(handle, spec, key_field=key_field, validate=validate,
+                                      context=horizon))
     accepted = [p for p in prepared if p.ok]
     rejected = [p for p in prepared if not p.ok]
     for line in rejected[:50]:
         err.print(f"line {line.line_no}: rejected: {line.error}", highlight=False)
     if len(rejected) > 50:
         err.print(f"… and {len(rejected) - 50} more rejected lines")
+    if not accepted:  # nothing to send: no broker needed to say so
+        console.print(f"{topic}: 0 accepted, {len(rejected)} rejected")
+        raise typer.Exit(2 if rejected else 0)
     with Progress(TextColumn("producing {task.description}"), BarColumn(),
                   MofNCompleteColumn(), console=err, transient=True) as progress:
         task = progress.add_task(topic, total=len(accepted))

@@ -46,8 +46,10 @@ def reason_text(error_type: str, reason: str) -> str:
 
 
 def prepare_lines(lines: Iterable[str], spec: TopicSpec, *, key_field: str | None = None,
-                  validate: bool = True) -> Iterator[PreparedLine]:
+                  validate: bool = True, context: dict[str, Any] | None = None
+                  ) -> Iterator[PreparedLine]:
     """Validate JSON lines against the topic's contract; blank lines are skipped.
+    ``context`` as in ``streams.codec.parse`` (``now`` and ``horizon`` for time bounds).
 
     Valid lines are sent as written (the engine validates again on its side).
     """
@@ -71,7 +73,7 @@ def prepare_lines(lines: Iterable[str], spec: TopicSpec, *, key_field: str | Non
             yield PreparedLine(line_no, key, value)
             continue
         try:  # exactly what the engine accepts (streams.codec.parse)
-            parse(adapter, value)
+            parse(adapter, value, context=context)
         except Rejection as exc:
             yield PreparedLine(line_no, None, None, reason_text(exc.error_type, exc.reason))
             continue
