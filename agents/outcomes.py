@@ -1,8 +1,9 @@
 """outcomes: the clock of the learning loop — close outcome windows nobody answered.
 
-Every worker ticks the ``ticks`` partitions it owns (a timer); the tick arrives here on
-the partition it names, so closing an outcome (a table delete) and checkpointing the
-models happen inside that partition's stream, as Faust requires.
+On every tick of a partition (``agents.ticks``) the outcome windows that ended with no
+engagement are closed (a table delete) and become 0-examples for model A, and the
+partition's models are checkpointed when due — inside that partition's stream, as Faust
+requires.
 """
 
 from __future__ import annotations
@@ -15,26 +16,16 @@ from engine.feedback import timeout_example
 from engine.learning import Pending
 from schemas.ticks import Tick
 from streams import due
-from streams.app import app, clock, models, pending_outcomes, settings, topics
-from streams.codec import Source, encode, expected_partition, key_bytes
+from streams.app import app, models, pending_outcomes, settings
+from streams.codec import Source, expected_partition, key_bytes
 from streams.due import open_outcomes
-from streams.pipeline import gap_guard, run_validated
 
 log = logging.getLogger(__name__)
 TICK = TypeAdapter(Tick)
 
 
-@app.timer(interval=settings.tick_interval_s)
-async def tick_owned_partitions() -> None:
-    """One tick per owned partition of ``ticks`` (co-partitioned with the customers)."""
-    name = settings.topic("ticks")
-    owned = sorted(tp.partition for tp in app.assignor.assigned_actives() if tp.topic == name)
-    tick = encode(Tick(at=clock.now()))
-    for partition in owned:
-        await topics["ticks"].send(value=tick, partition=partition)
-
-
-async def handle_tick(tick: Tick, source: Source) -> None:
+async def close_due(tick: Tick, source: Source) -> None:
+    """Close this partition's outcome windows that ended unanswered (agents.ticks)."""
     partition, now = source.partition, tick.at.timestamp()
     if not open_outcomes.is_built(partition):  # newly owned: one scan of the table
         open_outcomes.build(partition, (
@@ -68,8 +59,3 @@ async def forget_revoked_partitions(sender: object, revoked: set, **kwargs: obje
     gone = {tp.partition for tp in revoked if tp.topic == name}
     models.forget(gone)
     due.forget(gone)
-
-
-@app.agent(topics["ticks"])
-async def close_due_outcomes(stream):  # type: ignore[no-untyped-def]  # faust agent
-    await run_validated(stream, TICK, handle_tick, topics, gaps=gap_guard(settings))

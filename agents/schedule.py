@@ -27,7 +27,6 @@ from schemas.delivery import DeliveryEvent, DeliveryType
 from schemas.outbox import ScheduledSend
 from schemas.ticks import Tick
 from streams.app import (
-    app,
     campaign_configs,
     campaign_spend,
     clock,
@@ -38,7 +37,6 @@ from streams.app import (
 )
 from streams.codec import Source, encode, key_bytes
 from streams.due import retained_sends, send_minute, waiting_sends
-from streams.pipeline import gap_guard, run_validated
 
 log = logging.getLogger(__name__)
 TICK = TypeAdapter(Tick)
@@ -53,7 +51,8 @@ def sender_map() -> dict[Channel, str]:
     return {c: sender_for(c) for c in Channel}
 
 
-async def handle_tick(tick: Tick, source: Source) -> None:
+async def release_due(tick: Tick, source: Source) -> None:
+    """Release or cancel this partition's due sends (called on every tick, agents.ticks)."""
     partition, now = source.partition, tick.at
     if not waiting_sends.is_built(partition):
         index_partition(partition, now.timestamp())
@@ -132,9 +131,3 @@ def cancelled_event(send: ScheduledSend, reason: Reason, now: datetime) -> Deliv
         event_id=f"{send.intent_id}:{send.channel}:cancelled", intent_id=send.intent_id,
         customer_id=send.customer_id, campaign_id=send.campaign_id, channel=send.channel,
         type=DeliveryType.CANCELLED, at=now, reason=str(reason))
-
-
-@app.agent(topics["ticks"])
-async def release_due_sends(stream):  # type: ignore[no-untyped-def]  # faust agent
-    await run_validated(stream, TICK, handle_tick, topics, gaps=gap_guard(settings),
-                        ready=campaign_configs.wait_ready)

@@ -1,0 +1,49 @@
+"""ticks: the clock of every partition — one timer, one agent, two jobs.
+
+Every worker ticks the ``ticks`` partitions it owns (a timer); the tick arrives on the
+partition it names, so table writes happen inside that partition's stream, as faust
+requires. Each tick first releases the sends that are due (``agents.schedule``), then
+closes the outcome windows nobody answered and checkpoints the models
+(``agents.outcomes``).
+
+Why one agent and not one per job: faust hands a message to every agent of its topic with
+one reference each, and a rebalance clears the agents' buffers without releasing those
+references. When one agent had read a tick and the other's copy was cleared, the tick
+stayed "unacked" for good and the worker hung in ``wait_empty`` at its next rebalance
+(seen after a kill -9 of the other worker: the survivor never rejoined and 145 of 300
+intents went undecided). With one agent per topic a cleared message was never read, so
+it is never waited for. ``tests/unit/test_one_agent_per_topic.py`` keeps it so.
+"""
+
+from __future__ import annotations
+
+from pydantic import TypeAdapter
+
+from agents import outcomes, schedule
+from schemas.ticks import Tick
+from streams.app import app, campaign_configs, clock, settings, topics
+from streams.codec import Source, encode
+from streams.pipeline import gap_guard, run_validated
+
+TICK = TypeAdapter(Tick)
+
+
+@app.timer(interval=settings.tick_interval_s)
+async def tick_owned_partitions() -> None:
+    """One tick per owned partition of ``ticks`` (co-partitioned with the customers)."""
+    name = settings.topic("ticks")
+    owned = sorted(tp.partition for tp in app.assignor.assigned_actives() if tp.topic == name)
+    tick = encode(Tick(at=clock.now()))
+    for partition in owned:
+        await topics["ticks"].send(value=tick, partition=partition)
+
+
+async def handle_tick(tick: Tick, source: Source) -> None:
+    await schedule.release_due(tick, source)
+    await outcomes.close_due(tick, source)
+
+
+@app.agent(topics["ticks"])
+async def tick_partitions(stream):  # type: ignore[no-untyped-def]  # faust agent
+    await run_validated(stream, TICK, handle_tick, topics, gaps=gap_guard(settings),
+                        ready=campaign_configs.wait_ready)
