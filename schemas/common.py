@@ -29,9 +29,9 @@ from __future__ import annotations
 
 import re
 import zoneinfo
-from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
+from functools import cache
 from typing import Annotated, Literal
 
 from pydantic import (
@@ -227,6 +227,13 @@ Money = Annotated[
 # --- base classes --------------------------------------------------------------------------
 
 
+@cache
+def _datetime_fields(model: type[BaseModel]) -> tuple[str, ...]:
+    """Names of ``model``'s datetime fields (looked up once per class, not per message)."""
+    return tuple(name for name, field in model.model_fields.items()
+                 if "datetime" in str(field.annotation).lower())
+
+
 class InputModel(BaseModel):
     """Base of messages external producers write: unknown fields are rejected.
 
@@ -246,8 +253,9 @@ class InputModel(BaseModel):
         if now is None or horizon is None:
             return self
         latest = now + horizon
-        for name, value in self:
-            if isinstance(value, datetime) and value > latest:
+        for name in _datetime_fields(type(self)):
+            value = getattr(self, name)
+            if value is not None and value > latest:
                 raise PydanticCustomError(
                     "beyond_horizon",
                     "{field} is more than {days} days ahead (the input horizon)",
