@@ -9,35 +9,21 @@ import re
 import signal
 import socket
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from aiokafka.admin import AIOKafkaAdminClient
 
 from schemas.topics import TOPICS
 from streams.broker import free_port
 from streams.lag import wait_caught_up
+from tests.cli_helpers import SMARTROUTER, alive, children_of, cli_env, cmdline, group_members
 
 pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parents[2]
-_SCRIPT = Path(sys.executable).with_name("smartrouter")
-SMARTROUTER = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "streams.cli"]
-
-
-def cli_env(data_dir: Path, **settings: str) -> dict[str, str]:
-    """The parent's environment without any SMARTROUTER_* (or terminal width) leaking in."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.upper().startswith("SMARTROUTER_") and k not in ("COLUMNS", "LINES")}
-    env["SMARTROUTER_DATA_DIR"] = str(data_dir)
-    env.update({f"SMARTROUTER_{name.upper()}": value for name, value in settings.items()})
-    return env
-
-
 def run(args: list[str], env: dict[str, str], timeout: float = 60, **kwargs: object
         ) -> subprocess.CompletedProcess[str]:
     return subprocess.run([*SMARTROUTER, *args], env=env, capture_output=True, text=True,
@@ -158,48 +144,6 @@ def test_broker_on_a_taken_port_error_is_a_single_line(taken_port, tmp_path):
 
 
 # --- up: broker + 2 workers, SIGINT, no orphans ----------------------------------------
-
-
-def children_of(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            status = (entry / "status").read_text()
-        except OSError:
-            continue
-        match = re.search(r"^PPid:\s+(\d+)$", status, re.MULTILINE)
-        if match and int(match.group(1)) == pid:
-            found.append(int(entry.name))
-    return sorted(found)
-
-
-def cmdline(pid: int) -> str:
-    try:
-        return (Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")).decode()
-    except OSError:
-        return ""
-
-
-def alive(pid: int) -> bool:
-    try:
-        state = re.search(r"^State:\s+(\S)", Path(f"/proc/{pid}/status").read_text(), re.M)
-    except OSError:
-        return False
-    return state is not None and state.group(1) != "Z"
-
-
-async def group_members(bootstrap: str, group: str) -> int:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        [response] = await admin.describe_consumer_groups([group])
-    finally:
-        await admin.close()
-    [(error_code, _, _state, _, _, members)] = response.groups
-    assert error_code == 0
-    return len(members)
 
 
 def wait_for_text(path: Path, text: str, proc: subprocess.Popen[bytes], timeout_s: float

@@ -17,71 +17,28 @@ import os
 import re
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 from aiokafka import AIOKafkaProducer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
 
 from streams.broker import free_port
 from streams.clients import produce, read_topic
 from streams.highwater import fetch_highwaters
 from streams.lag import wait_caught_up
+from tests.cli_helpers import SMARTROUTER, alive, children_of, cli_env, cmdline, group_members
 from tests.integration.builders import intent, profile
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
-_SCRIPT = Path(sys.executable).with_name("smartrouter")
-SMARTROUTER = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "streams.cli"]
 GROUP = "smartrouter"  # no topic prefix: this broker is ours alone
 PARTITIONS = 4
 CUSTOMERS = [f"sup-c{n:02d}" for n in range(24)]
 PHASES = ("before", "during", "after")  # the kill; worker-1 ready again
 PER_PHASE = 100  # at most this many intents per phase: 300 in all
-
-
-def cli_env(data_dir: Path, **settings: str) -> dict[str, str]:
-    """The parent's environment without any SMARTROUTER_* (or terminal size) leaking in."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.upper().startswith("SMARTROUTER_") and k not in ("COLUMNS", "LINES")}
-    env["SMARTROUTER_DATA_DIR"] = str(data_dir)
-    env.update({f"SMARTROUTER_{name.upper()}": value for name, value in settings.items()})
-    return env
-
-
-def children_of(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            status = (entry / "status").read_text()
-        except OSError:
-            continue
-        match = re.search(r"^PPid:\s+(\d+)$", status, re.MULTILINE)
-        if match and int(match.group(1)) == pid:
-            found.append(int(entry.name))
-    return sorted(found)
-
-
-def cmdline(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-    except OSError:
-        return ""
-
-
-def alive(pid: int) -> bool:
-    try:
-        state = re.search(r"^State:\s+(\S)", Path(f"/proc/{pid}/status").read_text(), re.M)
-    except OSError:
-        return False
-    return state is not None and state.group(1) != "Z"
 
 
 def wait_until(condition: Callable[[], bool], what: Callable[[], str], timeout_s: float,
@@ -167,19 +124,10 @@ def decisions(bootstrap: str) -> list[dict[str, object]]:
     return asyncio.run(collect())
 
 
-def group_members(bootstrap: str) -> int:
-    async def describe() -> int:
-        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-        await admin.start()
-        try:
-            [response] = await admin.describe_consumer_groups([GROUP])
-        finally:
-            await admin.close()
-        [(error_code, _, _state, _, _, members)] = response.groups
-        return len(members) if error_code == 0 else -1
-
+def members_now(bootstrap: str) -> int:
+    """Members of the group, or -1 while a rebalance makes the broker answer an error."""
     try:
-        return asyncio.run(describe())
+        return asyncio.run(group_members(bootstrap, GROUP))
     except Exception:  # noqa: BLE001 - a rebalance in progress: ask again
         return -1
 
@@ -289,8 +237,8 @@ def test_up_restarts_a_killed_worker_and_every_intent_is_decided_once(tmp_path):
         not_sent = [d for d in decisions(bootstrap) if d["action"] != "send"]
         assert not not_sent, f"customer state lost through the kill: {not_sent[:5]}"
 
-        wait_until(lambda: group_members(bootstrap) == 2,
-                   lambda: f"group has {group_members(bootstrap)} members, not 2",
+        wait_until(lambda: members_now(bootstrap) == 2,
+                   lambda: f"group has {members_now(bootstrap)} members, not 2",
                    timeout_s=120, poll_s=1.0)
 
         text = printed()
