@@ -15,6 +15,7 @@ from schemas.topics import TOPICS
 from streams.global_view import GlobalView, GlobalViewService
 from streams.model_registry import ModelRegistry
 from streams.settings import Settings, get_settings
+from streams.stall_watch import StallWatch
 from streams.transport import FetchHighwaterTransport
 from streams.web_auth import web_options
 
@@ -145,3 +146,22 @@ campaign_configs = GlobalView(campaigns.changelog_topic.get_topic_name(), fallba
 message_ids = GlobalView(message_index.changelog_topic.get_topic_name(), fallback=message_index)
 for _view in (campaign_configs, message_ids):
     app.service(GlobalViewService.following(_view, settings.bootstrap, settings.partitions))
+
+
+#: Partitions whose agent has been fed nothing for a while although they are behind
+#: (streams.stall_watch); the outbox is left out: a held throttled send keeps its commit
+#: behind on purpose.
+stall_watch = StallWatch(frozenset(settings.topic(spec.name) for spec in TOPICS
+                                   if spec.name != "outbox"),
+                         stall_s=settings.stall_after_s)
+
+
+@app.on_partitions_assigned.connect
+async def _watch_assigned(sender: object, assigned: set, **kwargs: object) -> None:
+    stall_watch.assigned(assigned)
+
+
+@app.timer(interval=max(settings.stall_after_s / 3, 1.0))
+async def _resume_stalled_partitions() -> None:
+    await stall_watch.check(app, settings.bootstrap, settings.app_id)
+

@@ -84,6 +84,9 @@ async def records_of(event: Any, gaps: GapGuard | None) -> list[tuple[Source, by
     """The records a faust event stands for: those faust skipped before it (repaired by
     ``gaps``), then its own."""
     message = event.message
+    from streams.app import stall_watch
+
+    stall_watch.saw(message.topic, message.partition)
     records = [] if gaps is None else [
         (Source(r.topic, r.partition, r.offset, r.key), r.value)
         for r in await gaps.skipped_before(message.topic, message.partition, message.offset,

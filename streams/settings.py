@@ -93,6 +93,11 @@ class Settings(BaseSettings):
         description="How far ahead an input's dates (not_before, expires_at, ...) may lie;"
         " a later one is dead-lettered (validation: beyond_horizon).",
     )
+    stall_after_s: float = Field(
+        default=30.0, gt=0,
+        description="An owned partition behind its highwater that fed its agent nothing for"
+        " this long is resumed from its committed offset (streams.stall_watch).",
+    )
     tick_interval_s: float = Field(
         default=5.0, gt=0, le=3600,
         description="How often each worker ticks its partitions (closes due outcome windows).",
