@@ -27,10 +27,14 @@ pytestmark = pytest.mark.integration
 EVENTS = 3_000
 
 
-async def wait_for(predicate, timeout_s: float) -> None:
-    async with asyncio.timeout(timeout_s):
-        while not predicate():
-            await asyncio.sleep(0.1)
+async def wait_for(predicate, timeout_s: float, state=lambda: "") -> None:  # noqa: ANN001
+    """Poll ``predicate``; on timeout fail with ``state()``: what was there instead."""
+    try:
+        async with asyncio.timeout(timeout_s):
+            while not predicate():
+                await asyncio.sleep(0.1)
+    except TimeoutError:
+        raise AssertionError(f"not reached within {timeout_s:.0f}s: {state()}") from None
 
 
 def test_two_sinks_split_hand_over_and_maintain_once(smartrouter_broker, tmp_path):
@@ -52,17 +56,22 @@ def test_two_sinks_split_hand_over_and_maintain_once(smartrouter_broker, tmp_pat
         first = LakeSink(bootstrap=bootstrap, topic_prefix=prefix, lake=lake)
         second = LakeSink(bootstrap=bootstrap, topic_prefix=prefix, lake=lake)
         tasks = [asyncio.create_task(first.run()), asyncio.create_task(second.run())]
+        def state() -> str:
+            return (f"rows {first.stats.rows} + {second.stats.rows}, assigned "
+                    f"{len(first.assigned)} + {len(second.assigned)} of 16, maintain runs "
+                    f"{second.stats.maintain_runs}")
+
         await wait_for(lambda: first.assigned and second.assigned and
-                       len(first.assigned | second.assigned) == 16, 60)  # 4 topics x 4
+                       len(first.assigned | second.assigned) == 16, 180, state)  # 4 x 4
         await produce(bootstrap, f"{prefix}delivery",
                       [*records(0, EVENTS // 2), (b"c-1", b"{not json")])  # counted past
-        await wait_for(lambda: first.stats.rows + second.stats.rows >= EVENTS // 2, 60)
+        await wait_for(lambda: first.stats.rows + second.stats.rows >= EVENTS // 2, 180, state)
         assert first.stats.rows > 0 and second.stats.rows > 0  # the partitions were split
         assert first.owns_maintenance() != second.owns_maintenance()
         await first.stop()  # leaves the group: its partitions go to the second sink
         await produce(bootstrap, f"{prefix}delivery", records(EVENTS // 2, EVENTS))
-        await wait_for(lambda: first.stats.rows + second.stats.rows >= EVENTS, 60)
-        await wait_for(lambda: second.stats.maintain_runs > 0, 30)
+        await wait_for(lambda: first.stats.rows + second.stats.rows >= EVENTS, 180, state)
+        await wait_for(lambda: second.stats.maintain_runs > 0, 90, state)
         await second.stop()
         await asyncio.gather(*tasks)
         return first, second
