@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import cache
 from typing import Any, Generic, TypeVar
 
 from pydantic import TypeAdapter
@@ -72,21 +73,26 @@ async def run_validated(
             await handle_one(source, value, adapter, handler, topics, key_field, partitions)
 
 
+@cache
+def _worker_parts() -> tuple[Any, timedelta, Any]:
+    """The app's clock, input horizon and stall watch, looked up once (not per message)."""
+    from streams.app import clock, settings, stall_watch
+
+    return clock, timedelta(days=settings.input_horizon_days), stall_watch
+
+
 def input_context() -> dict[str, Any]:
     """Validation context of input contracts: the engine's now (simulated or wall) and how
     far ahead an input's dates may lie (``schemas.common.InputModel``)."""
-    from streams.app import clock, settings
-
-    return {"now": clock.now(), "horizon": timedelta(days=settings.input_horizon_days)}
+    clock, horizon, _ = _worker_parts()
+    return {"now": clock.now(), "horizon": horizon}
 
 
 async def records_of(event: Any, gaps: GapGuard | None) -> list[tuple[Source, bytes | None]]:
     """The records a faust event stands for: those faust skipped before it (repaired by
     ``gaps``), then its own."""
     message = event.message
-    from streams.app import stall_watch
-
-    stall_watch.saw(message.topic, message.partition)
+    _worker_parts()[2].saw(message.topic, message.partition)
     records = [] if gaps is None else [
         (Source(r.topic, r.partition, r.offset, r.key), r.value)
         for r in await gaps.skipped_before(message.topic, message.partition, message.offset,
