@@ -237,7 +237,7 @@ def is_loopback(host: str) -> bool:
     try:
         return ipaddress.ip_address(host.strip().strip("[]")).is_loopback
     except ValueError:
-        return False  # a host name or 0.0.0.0-style mask: treat as exposed
+        return False  # a host name or an all-interfaces address: treat as exposed
 
 
 def bootstrap_servers(url: str) -> list[str]:
