@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pydantic import TypeAdapter
 
-from schemas.campaigns import CampaignConfig
-from streams.app import app, campaigns, topics
-from streams.codec import Source
-from streams.pipeline import run_validated
+from smartrouter.schemas.campaigns import CampaignConfig
+from smartrouter.streams.app import app, campaigns, topics
+from smartrouter.streams.codec import Source
+from smartrouter.streams.pipeline import run_validated
 
 CAMPAIGN = TypeAdapter(CampaignConfig)
 

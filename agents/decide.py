@@ -4,7 +4,7 @@ Dedupe has two sources. The ``decided-intents`` table remembers every intent_id 
 partition/offset of the message that decided it. For the replay zone after a crash (the
 messages after the last committed offset) the table can claim more than Kafka kept,
 because Faust buffers the changelog mark and the decision independently; there the
-decisions read back on assignment (streams.recent) are the truth.
+decisions read back on assignment (smartrouter.streams.compat.replay_zone) are the truth.
 """
 
 from __future__ import annotations
@@ -16,14 +16,15 @@ from decimal import Decimal
 
 from pydantic import TypeAdapter
 
-from engine.budget import partition_share, reserve, spend_key
-from engine.customer_state import record_send
-from engine.decide import Budget, plan
-from schemas.common import Channel
-from schemas.decisions import Action, Decision
-from schemas.intents import CampaignIntent, IntentKind
-from schemas.outbox import ScheduledSend
-from streams.app import (
+from smartrouter.adapters.senders.config import SenderSettings
+from smartrouter.engine.budget import partition_share, reserve, spend_key
+from smartrouter.engine.customer_state import record_send
+from smartrouter.engine.decide import Budget, plan
+from smartrouter.schemas.common import Channel
+from smartrouter.schemas.decisions import Action, Decision
+from smartrouter.schemas.intents import CampaignIntent, IntentKind
+from smartrouter.schemas.outbox import ScheduledSend
+from smartrouter.streams.app import (
     app,
     campaign_configs,
     campaign_spend,
@@ -36,11 +37,10 @@ from streams.app import (
     settings,
     topics,
 )
-from streams.codec import Source, encode, key_bytes
-from streams.due import open_outcomes, waiting_sends
-from streams.pipeline import gap_guard, run_validated
-from streams.recent import ReplayZone, source_offset_header
-from streams.senders.config import SenderSettings
+from smartrouter.streams.codec import Source, encode, key_bytes
+from smartrouter.streams.compat.replay_zone import ReplayZone, source_offset_header
+from smartrouter.streams.due import open_outcomes, waiting_sends
+from smartrouter.streams.pipeline import gap_guard, run_validated
 
 log = logging.getLogger(__name__)
 INTENT = TypeAdapter(CampaignIntent)

@@ -1,6 +1,6 @@
 """feedback: delivery events → customer engagement, active hours, suppression, learning.
 
-The outcome join: a delivery event that engages (engine.learning.REWARDS) closes the
+The outcome join: a delivery event that engages (smartrouter.engine.learning.REWARDS) closes the
 intent's pending outcome with reward 1 and the partition's models learn it; a complaint or
 unsubscribe closes it with 0; a failure drops it. Outcomes nobody answers are closed with
 0 by the tick agent (agents/outcomes.py) when their window ends.
@@ -12,11 +12,11 @@ import logging
 
 from pydantic import TypeAdapter
 
-from engine import budget
-from engine.feedback import apply_delivery
-from engine.learning import Pending
-from schemas.delivery import DeliveryEvent, DeliveryType
-from streams.app import (
+from smartrouter.engine import budget
+from smartrouter.engine.feedback import apply_delivery
+from smartrouter.engine.learning import Pending
+from smartrouter.schemas.delivery import DeliveryEvent, DeliveryType
+from smartrouter.streams.app import (
     app,
     campaign_spend,
     customers,
@@ -26,8 +26,8 @@ from streams.app import (
     settings,
     topics,
 )
-from streams.codec import Source
-from streams.pipeline import gap_guard, run_validated
+from smartrouter.streams.codec import Source
+from smartrouter.streams.pipeline import gap_guard, run_validated
 
 log = logging.getLogger(__name__)
 DELIVERY = TypeAdapter(DeliveryEvent)

@@ -11,12 +11,12 @@ import asyncio
 
 from pydantic import TypeAdapter
 
-from engine.guardrail_backends import GuardrailConfig, build_guardrail
-from engine.inbound import apply_inbound
-from schemas.inbound import InboundMessage
-from streams.app import app, clock, customers, settings, topics
-from streams.codec import Source, encode, key_bytes
-from streams.pipeline import gap_guard, run_validated
+from smartrouter.adapters.guardrail.backends import GuardrailConfig, build_guardrail
+from smartrouter.engine.inbound import apply_inbound
+from smartrouter.schemas.inbound import InboundMessage
+from smartrouter.streams.app import app, clock, customers, settings, topics
+from smartrouter.streams.codec import Source, encode, key_bytes
+from smartrouter.streams.pipeline import gap_guard, run_validated
 
 INBOUND = TypeAdapter(InboundMessage)
 guardrail = build_guardrail(GuardrailConfig(

@@ -1,6 +1,6 @@
 """normalize: raw AWS events (``delivery-raw``) → normalized ``delivery`` events.
 
-The adapters are pure (engine.normalize); this agent gives them the provider-message-id
+The adapters are pure (smartrouter.engine.normalize); this agent gives them the provider-message-id
 index the send agent writes (a global table, because ``delivery-raw`` is keyed by provider
 message id and the sends by sender identity) and dead-letters what they refuse, with the
 reason code (``unknown_event_family``, ``unknown_event_type``, ``missing_ids``, …).
@@ -12,12 +12,12 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
-from engine.normalize import NormalizeError, normalize
-from engine.normalize.model import IntentRef
-from schemas.common import Channel
-from streams.app import app, message_ids, settings, topics
-from streams.codec import Source, encode, key_bytes
-from streams.pipeline import Rejected, gap_guard, run_validated
+from smartrouter.engine.normalize import NormalizeError, normalize
+from smartrouter.engine.normalize.model import IntentRef
+from smartrouter.schemas.common import Channel
+from smartrouter.streams.app import app, message_ids, settings, topics
+from smartrouter.streams.codec import Source, encode, key_bytes
+from smartrouter.streams.pipeline import Rejected, gap_guard, run_validated
 
 RAW = TypeAdapter(dict[str, Any])
 

@@ -1,6 +1,6 @@
 """outcomes: the clock of the learning loop — close outcome windows nobody answered.
 
-On every tick of a partition (``agents.ticks``) the outcome windows that ended with no
+On every tick of a partition (``smartrouter.agents.ticks``) the outcome windows that ended with no
 engagement are closed (a table delete) and become 0-examples for model A, and the
 partition's models are checkpointed when due — inside that partition's stream, as Faust
 requires.
@@ -12,20 +12,20 @@ import logging
 
 from pydantic import TypeAdapter
 
-from engine.feedback import timeout_example
-from engine.learning import Pending
-from schemas.ticks import Tick
-from streams import due
-from streams.app import app, models, pending_outcomes, settings
-from streams.codec import Source, expected_partition, key_bytes
-from streams.due import open_outcomes
+from smartrouter.engine.feedback import timeout_example
+from smartrouter.engine.learning import Pending
+from smartrouter.schemas.ticks import Tick
+from smartrouter.streams import due
+from smartrouter.streams.app import app, models, pending_outcomes, settings
+from smartrouter.streams.codec import Source, expected_partition, key_bytes
+from smartrouter.streams.due import open_outcomes
 
 log = logging.getLogger(__name__)
 TICK = TypeAdapter(Tick)
 
 
 async def close_due(tick: Tick, source: Source) -> None:
-    """Close this partition's outcome windows that ended unanswered (agents.ticks)."""
+    """Close this partition's outcome windows that ended unanswered (smartrouter.agents.ticks)."""
     partition, now = source.partition, tick.at.timestamp()
     if not open_outcomes.is_built(partition):  # newly owned: one scan of the table
         open_outcomes.build(partition, (

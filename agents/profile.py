@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import logging
 
-from engine import budget
-from engine.customer_state import apply_update
-from engine.erasure import ErasurePlan, plan_erasure
-from schemas.customers import CUSTOMER_UPDATE_ADAPTER, EraseRequest
-from streams.app import (
+from smartrouter.engine import budget
+from smartrouter.engine.customer_state import apply_update
+from smartrouter.engine.erasure import ErasurePlan, plan_erasure
+from smartrouter.schemas.customers import CUSTOMER_UPDATE_ADAPTER, EraseRequest
+from smartrouter.streams.app import (
     app,
     campaign_spend,
     clock,
@@ -22,8 +22,8 @@ from streams.app import (
     settings,
     topics,
 )
-from streams.codec import Source, encode, key_bytes
-from streams.pipeline import gap_guard, run_validated
+from smartrouter.streams.codec import Source, encode, key_bytes
+from smartrouter.streams.pipeline import gap_guard, run_validated
 
 log = logging.getLogger(__name__)
 

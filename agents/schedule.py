@@ -2,8 +2,8 @@
 
 Decided sends wait in the ``scheduled-sends`` table on the customer's partition (written
 by decide, changelogged, so they survive ``kill -9``). On every tick of a partition the
-due ones — found through an in-memory index by minute (``streams.due``), not a scan of
-the table — are re-checked (engine.release: consent, erasure, pause, anger, quiet hours
+due ones — found through an in-memory index by minute (``smartrouter.streams.due``), not a scan of
+the table — are re-checked (smartrouter.engine.release: consent, erasure, pause, anger, quiet hours
 for a late release, budget) and either go to the ``outbox`` — with the address, the
 still-open fallbacks and the instant the send must have left by resolved from customer
 state — or become a ``cancelled`` delivery event with the reason. A released record stays
@@ -17,16 +17,16 @@ from datetime import datetime
 
 from pydantic import TypeAdapter
 
-from engine import budget
-from engine.customer_state import CustomerState
-from engine.protection import Policy
-from engine.release import not_after, release_check, send_request
-from schemas.common import Channel
-from schemas.decisions import Reason
-from schemas.delivery import DeliveryEvent, DeliveryType
-from schemas.outbox import ScheduledSend
-from schemas.ticks import Tick
-from streams.app import (
+from smartrouter.engine import budget
+from smartrouter.engine.customer_state import CustomerState
+from smartrouter.engine.protection import Policy
+from smartrouter.engine.release import not_after, release_check, send_request
+from smartrouter.schemas.common import Channel
+from smartrouter.schemas.decisions import Reason
+from smartrouter.schemas.delivery import DeliveryEvent, DeliveryType
+from smartrouter.schemas.outbox import ScheduledSend
+from smartrouter.schemas.ticks import Tick
+from smartrouter.streams.app import (
     campaign_configs,
     campaign_spend,
     clock,
@@ -35,8 +35,8 @@ from streams.app import (
     settings,
     topics,
 )
-from streams.codec import Source, encode, key_bytes
-from streams.due import retained_sends, send_minute, waiting_sends
+from smartrouter.streams.codec import Source, encode, key_bytes
+from smartrouter.streams.due import retained_sends, send_minute, waiting_sends
 
 log = logging.getLogger(__name__)
 TICK = TypeAdapter(Tick)
@@ -46,7 +46,7 @@ RETENTION_S = 7 * 24 * 3600.0
 
 
 def sender_map() -> dict[Channel, str]:
-    from agents.decide import sender_for
+    from smartrouter.agents.decide import sender_for
 
     return {c: sender_for(c) for c in Channel}
 

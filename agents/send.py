@@ -9,7 +9,7 @@ Write-ahead, per send (``send-attempts``, co-partitioned with the outbox):
 
 1. ``attempt`` — acknowledged by the broker *before* the provider is called;
 2. the provider call (``send_with_retries``: bounded retries, with backoff, of failures
-   AWS defines as not accepted — ``streams.senders.classify`` has the table);
+   AWS defines as not accepted — ``smartrouter.adapters.senders.classify`` has the table);
 3. ``done`` with the delivery event — acknowledged — then the event on ``delivery``.
 
 Records are taken from the outbox in batches, and the sends of a batch whose rate tokens
@@ -61,7 +61,7 @@ repair (its own offset is not the event's) cannot be pinned; it is held in memor
 
 The window: a throttled send is tried again only while its window is open (the intent's
 ``expires_at``, the start of quiet hours, or ``throttle_window_s`` after the release, the
-earliest; ``streams.senders.requeue``). When the next try would come within
+earliest; ``smartrouter.adapters.senders.requeue``). When the next try would come within
 ``throttle_fallback_margin_s`` of the end, it falls back to the next channel
 (``failed / throttled_window_closing`` with the fallback channel) or, with none left, ends
 ``cancelled / throttled_window_closed``. A send that is still queued when its window has
@@ -84,11 +84,24 @@ from typing import Literal
 
 from pydantic import TypeAdapter
 
-from engine.budget import channel_cost
-from schemas.common import Channel
-from schemas.delivery import DeliveryEvent, DeliveryType
-from schemas.outbox import SendAttempt, SendRequest
-from streams.app import (
+from smartrouter.adapters.senders.base import ErrorKind, Sender, SendError
+from smartrouter.adapters.senders.config import SenderSettings
+from smartrouter.adapters.senders.factory import build_sender
+from smartrouter.adapters.senders.rate_limit import BucketRegistry, Prepaid, TokenBucket
+from smartrouter.adapters.senders.requeue import (
+    GiveUp,
+    Retry,
+    after_throttle,
+    closed_reason,
+    phase_key,
+)
+from smartrouter.adapters.senders.retry import requeue_delay, send_with_retries
+from smartrouter.adapters.senders.simulator import SimulatorSender
+from smartrouter.engine.budget import channel_cost
+from smartrouter.schemas.common import Channel
+from smartrouter.schemas.delivery import DeliveryEvent, DeliveryType
+from smartrouter.schemas.outbox import SendAttempt, SendRequest
+from smartrouter.streams.app import (
     app,
     campaign_configs,
     clock,
@@ -97,22 +110,15 @@ from streams.app import (
     settings,
     topics,
 )
-from streams.codec import Source, encode, key_bytes
-from streams.pipeline import (
+from smartrouter.streams.codec import Source, encode, key_bytes
+from smartrouter.streams.compat.replay_zone import ReplayZone, source_offset_header
+from smartrouter.streams.pipeline import (
     Item,
     dead_letter_exception,
     gap_guard,
     handling,
     run_validated_batches,
 )
-from streams.recent import ReplayZone, source_offset_header
-from streams.senders.base import ErrorKind, Sender, SendError
-from streams.senders.config import SenderSettings
-from streams.senders.factory import build_sender
-from streams.senders.rate_limit import BucketRegistry, Prepaid, TokenBucket
-from streams.senders.requeue import GiveUp, Retry, after_throttle, closed_reason, phase_key
-from streams.senders.retry import requeue_delay, send_with_retries
-from streams.senders.simulator import SimulatorSender
 
 log = logging.getLogger(__name__)
 REQUEST = TypeAdapter(SendRequest)

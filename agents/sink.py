@@ -1,6 +1,6 @@
 """sink: the lake writer of this worker — decisions, delivery and sends into Iceberg.
 
-Not a Faust agent: a :class:`streams.lake.sink.LakeSink` (a plain aiokafka consumer in its
+Not a Faust agent: a :class:`adapters.lake.sink.LakeSink` (a plain aiokafka consumer in its
 own group that seeks every assigned partition to the offsets committed in the Iceberg
 snapshot, which is what makes it exactly-once; the module docstring there says why a Faust
 agent could not) run as a service of the app, so it starts with the worker (after table
@@ -16,11 +16,11 @@ from typing import TYPE_CHECKING
 
 from mode import Service
 
-from streams.app import app, settings
-from streams.lake.config import LakeSettings
+from smartrouter.adapters.lake.config import LakeSettings
+from smartrouter.streams.app import app, settings
 
 if TYPE_CHECKING:
-    from streams.lake.sink import LakeSink
+    from smartrouter.adapters.lake.sink import LakeSink
 
 log = logging.getLogger(__name__)
 lake_settings = LakeSettings()
@@ -42,7 +42,7 @@ class LakeSinkService(Service):
 
     @staticmethod
     def _new_sink() -> LakeSink:
-        from streams.lake.sink import LakeSink  # pyiceberg only when the lake is on
+        from smartrouter.adapters.lake.sink import LakeSink  # pyiceberg only when the lake is on
 
         return LakeSink(bootstrap=settings.bootstrap, topic_prefix=settings.topic_prefix,
                         lake=lake_settings, session_timeout_s=settings.session_timeout_s)

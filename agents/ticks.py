@@ -2,9 +2,9 @@
 
 Every worker ticks the ``ticks`` partitions it owns (a timer); the tick arrives on the
 partition it names, so table writes happen inside that partition's stream, as faust
-requires. Each tick first releases the sends that are due (``agents.schedule``), then
+requires. Each tick first releases the sends that are due (``smartrouter.agents.schedule``), then
 closes the outcome windows nobody answered and checkpoints the models
-(``agents.outcomes``).
+(``smartrouter.agents.outcomes``).
 
 Why one agent and not one per job: faust hands a message to every agent of its topic with
 one reference each, and a rebalance clears the agents' buffers without releasing those
@@ -19,11 +19,11 @@ from __future__ import annotations
 
 from pydantic import TypeAdapter
 
-from agents import outcomes, schedule
-from schemas.ticks import Tick
-from streams.app import app, campaign_configs, clock, settings, topics
-from streams.codec import Source, encode
-from streams.pipeline import gap_guard, run_validated
+from smartrouter.agents import outcomes, schedule
+from smartrouter.schemas.ticks import Tick
+from smartrouter.streams.app import app, campaign_configs, clock, settings, topics
+from smartrouter.streams.codec import Source, encode
+from smartrouter.streams.pipeline import gap_guard, run_validated
 
 TICK = TypeAdapter(Tick)
 

@@ -19,8 +19,8 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from streams.clients import produce
-from streams.highwater import fetch_highwaters
+from smartrouter.streams.clients import produce
+from smartrouter.streams.compat.highwater import fetch_highwaters
 
 # ---------------------------------------------------------------------------- Kafka helpers
 

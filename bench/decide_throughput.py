@@ -21,8 +21,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench._common import produce_json, raw_passthrough, wait_for_total  # noqa: E402
-from streams.testing import broker_from_env, running_stack  # noqa: E402
-from tests.integration.builders import intent, profile  # noqa: E402
+from smartrouter.testing.builders import intent, profile  # noqa: E402
+from smartrouter.testing.plugin import broker_from_env, running_stack  # noqa: E402
 
 
 def main() -> None:

@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/decode_cost.py [--n 20000]
 
-``before``  json.loads + validate_python (lax): what streams.codec did until issue 13.
+``before``  json.loads + validate_python (lax): what smartrouter.streams.codec did until issue 13.
 ``after``   streams.codec.parse: schemas.wire_json limits (depth, numbers, finite, unique
             keys, string length), then strict validate_json with the horizon context.
 Both decode the schema example intent and a small transactional one; CPU time
@@ -21,9 +21,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from schemas.examples import EXAMPLES  # noqa: E402
-from schemas.topics import topic_spec  # noqa: E402
-from streams.codec import parse  # noqa: E402
+from smartrouter.schemas.examples import EXAMPLES  # noqa: E402
+from smartrouter.schemas.topics import topic_spec  # noqa: E402
+from smartrouter.streams.codec import parse  # noqa: E402
 
 SMALL = {"intent_id": "i-1", "campaign_id": "k", "customer_id": "c-000042",
          "kind": "transactional", "channels": ["sms", "email"]}

@@ -40,7 +40,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from engine.guardrail import DEFAULT_THRESHOLD, Guardrail, LocalGuardrail, message_score
+from smartrouter.engine.guardrail import DEFAULT_THRESHOLD, Guardrail, LocalGuardrail, message_score
 
 AIRLINES = (
     "@united",
@@ -218,7 +218,7 @@ def backends(choice: str) -> list[Backend]:
             sys.exit(
                 "the embedding backend needs the extra: .venv/bin/pip install -e '.[embeddings]'"
             )
-        from engine.guardrail_embedding import EmbeddingGuardrail
+        from smartrouter.adapters.guardrail.embedding import EmbeddingGuardrail
 
         # No threshold argument: the classifier file's own, chosen by cross-validation on the
         # training data (bench/train_guardrail.py), never on these airline tweets.

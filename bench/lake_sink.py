@@ -26,16 +26,16 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from streams.lake.catalog import load_lake_table
-from streams.lake.config import LakeSettings
-from streams.lake.maintain import data_file_count, maintain
+from smartrouter.adapters.lake.catalog import load_lake_table
+from smartrouter.adapters.lake.config import LakeSettings
+from smartrouter.adapters.lake.maintain import data_file_count, maintain
 
 
 def produce(bootstrap: str, topic: str, events: int) -> float:
     import json
 
-    from streams.clients import produce as send
-    from tests.integration.lake_helpers import delivery
+    from smartrouter.streams.clients import produce as send
+    from smartrouter.testing.lake_helpers import delivery
 
     records = []
     for i in range(events):
@@ -47,7 +47,7 @@ def produce(bootstrap: str, topic: str, events: int) -> float:
 
 
 def count(lake: LakeSettings) -> int:
-    from streams.lake.catalog import lake_catalog
+    from smartrouter.adapters.lake.catalog import lake_catalog
 
     table = load_lake_table(lake_catalog(lake), "delivery")
     return 0 if table is None else table.scan(selected_fields=("_offset",)).to_arrow().num_rows
@@ -55,7 +55,7 @@ def count(lake: LakeSettings) -> int:
 
 async def run_sink(bootstrap: str, prefix: str, lake: LakeSettings, events: int
                    ) -> tuple[float, float]:
-    from streams.lake.sink import LakeSink
+    from smartrouter.adapters.lake.sink import LakeSink
 
     sink = LakeSink(bootstrap=bootstrap, topic_prefix=prefix, lake=lake, maintain=False)
     started = time.monotonic()
@@ -71,8 +71,8 @@ def run_worker(broker_url: str, prefix: str, data_dir: Path, lake: LakeSettings,
                events: int) -> tuple[float, float]:
     """Worker started and ready first; then the events are produced: seconds from the start
     of producing to the last row committed (and the produce time, included in it)."""
-    from streams.broker import free_port
-    from streams.supervisor import WorkerProcess
+    from smartrouter.local.broker import free_port
+    from smartrouter.local.supervisor import WorkerProcess
 
     env = {"SMARTROUTER_LAKE_BATCH_ROWS": str(lake.lake_batch_rows),
            "SMARTROUTER_LAKE_BATCH_SECONDS": str(lake.lake_batch_seconds)}
@@ -99,9 +99,9 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-    from streams.admin import ensure_topics
-    from streams.broker import embedded_broker
-    from streams.settings import Settings
+    from smartrouter.config.settings import Settings
+    from smartrouter.local.broker import embedded_broker
+    from smartrouter.streams.admin import ensure_topics
 
     console = Console(width=140)
     with tempfile.TemporaryDirectory() as tmp, embedded_broker() as broker:
@@ -120,7 +120,7 @@ def main(argv: list[str] | None = None) -> None:
             elapsed, streaming = asyncio.run(run_sink(broker.url.removeprefix("kafka://"),
                                                       prefix, lake, args.events))
         rows = count(lake)
-        from streams.lake.catalog import lake_catalog
+        from smartrouter.adapters.lake.catalog import lake_catalog
 
         catalog = lake_catalog(lake)
         files = data_file_count(load_lake_table(catalog, "delivery"))

@@ -22,11 +22,11 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from schemas.decisions import Decision
-from streams.lake.catalog import lake_catalog
-from streams.lake.config import LakeSettings
-from streams.lake.maintain import compact, data_file_count, expire
-from streams.lake.writer import LakeWriter
+from smartrouter.adapters.lake.catalog import lake_catalog
+from smartrouter.adapters.lake.config import LakeSettings
+from smartrouter.adapters.lake.maintain import compact, data_file_count, expire
+from smartrouter.adapters.lake.writer import LakeWriter
+from smartrouter.schemas.decisions import Decision
 
 START = dt.datetime(2025, 3, 1, tzinfo=dt.UTC)
 

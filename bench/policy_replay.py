@@ -85,8 +85,8 @@ def main() -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from engine.policy import BanditPolicy
-    from engine.replay import evaluate_file
+    from smartrouter.engine.policy import BanditPolicy
+    from smartrouter.engine.replay import evaluate_file
 
     archive = args.obp_archive or fetch_archive()
     runs = [("random", "ips"), ("random", "replay"), ("bts", "ips")]

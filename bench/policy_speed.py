@@ -47,7 +47,7 @@ def context_of(env: random.Random, extra: bool = True) -> dict[str, object]:
 
 def convergence(seed: int, extra: bool, limit: int = 8000) -> int | None:
     """Events until 90 % of the last 500 choices are the best channel (None: not reached)."""
-    from engine.policy import BanditPolicy
+    from smartrouter.engine.policy import BanditPolicy
 
     policy, env, hits = BanditPolicy(seed=seed), random.Random(1000 + seed), []
     for t in range(limit):
@@ -62,7 +62,7 @@ def convergence(seed: int, extra: bool, limit: int = 8000) -> int | None:
 
 def latency(actions: list[str], warm: int, calls: int) -> dict[str, float]:
     """Mean µs per choose, choose_detailed and learn on a policy warmed with ``warm`` events."""
-    from engine.policy import BanditPolicy
+    from smartrouter.engine.policy import BanditPolicy
 
     policy, env = BanditPolicy(seed=0), random.Random(7)
     for _ in range(warm):
@@ -83,7 +83,7 @@ def latency(actions: list[str], warm: int, calls: int) -> dict[str, float]:
 
 
 def checkpoint_size(events: int) -> int:
-    from engine.policy import BanditPolicy
+    from smartrouter.engine.policy import BanditPolicy
 
     policy, env = BanditPolicy(seed=0), random.Random(3)
     for _ in range(events):

@@ -4,7 +4,7 @@
     .venv/bin/python bench/profile_decide.py --worker [--intents 5000] [--customers 2000]
 
 ``harness`` (default): the decide agent's step without Kafka — the same calls, in the same
-order, as ``agents.decide.handle_intent``: decode + validate the intent bytes
+order, as ``smartrouter.agents.decide.handle_intent``: decode + validate the intent bytes
 (``streams.codec.decode``), ``engine.decide.plan`` (rules, holdout, model B, model A, budget),
 encode the Decision, and build + JSON-encode every table value the agent writes
 (decided-intents mark, scheduled-sends entry, campaign-spend, pending-outcomes, the customer's
@@ -63,10 +63,10 @@ PARTITIONS = 4
 
 def build_world(customers: int, seed: int) -> dict[str, Any]:
     """Customer states, campaigns and per-partition models as a worker holds them."""
-    from engine.customer_state import apply_update
-    from engine.model_set import ModelSet
-    from schemas.campaigns import CampaignConfig
-    from schemas.customers import CUSTOMER_UPDATE_ADAPTER
+    from smartrouter.engine.customer_state import apply_update
+    from smartrouter.engine.model_set import ModelSet
+    from smartrouter.schemas.campaigns import CampaignConfig
+    from smartrouter.schemas.customers import CUSTOMER_UPDATE_ADAPTER
 
     rng = random.Random(seed)
     states: dict[str, Any] = {}
@@ -91,7 +91,7 @@ def build_world(customers: int, seed: int) -> dict[str, Any]:
 
 def make_messages(count: int, customers: int, seed: int) -> list[tuple[bytes, bytes, int]]:
     """(key, value, partition) of ``count`` marketing intents, as they sit on Kafka."""
-    from streams.codec import expected_partition
+    from smartrouter.streams.codec import expected_partition
 
     rng = random.Random(seed + 1)
     out = []
@@ -106,13 +106,13 @@ def make_step(world: dict[str, Any]):  # noqa: ANN201 - returns the step closure
     """The decide step of agents.decide.handle_intent, with dicts in place of faust tables."""
     from faust.serializers import codecs
 
-    from agents.decide import INTENT, schedule_entry
-    from engine.budget import partition_share, reserve, spend_key
-    from engine.customer_state import record_send
-    from engine.decide import Budget, plan
-    from schemas.decisions import Action
-    from schemas.intents import IntentKind
-    from streams.codec import Source, decode, encode
+    from smartrouter.agents.decide import INTENT, schedule_entry
+    from smartrouter.engine.budget import partition_share, reserve, spend_key
+    from smartrouter.engine.customer_state import record_send
+    from smartrouter.engine.decide import Budget, plan
+    from smartrouter.schemas.decisions import Action
+    from smartrouter.schemas.intents import IntentKind
+    from smartrouter.streams.codec import Source, decode, encode
 
     def table_write(table: dict, key: str, value: Any) -> None:
         """What a faust table write costs in pure code: the changelog's key + value bytes."""
@@ -168,8 +168,8 @@ def make_step(world: dict[str, Any]):  # noqa: ANN201 - returns the step closure
 
 def tick_cost(entries: list[dict]) -> dict[str, float]:
     """What the schedule agent's tick spends per waiting send to learn it is not due yet."""
-    from schemas.outbox import ScheduledSend
-    from streams.due import send_minute
+    from smartrouter.schemas.outbox import ScheduledSend
+    from smartrouter.streams.due import send_minute
 
     entries = [json.loads(json.dumps(e)) for e in entries]  # as the table gives them back
     now = datetime.now(UTC)
@@ -190,7 +190,7 @@ SUBSTEPS = [
     ("stage: decode + validate intent", "profile_decide.py", "stage_decode"),
     ("  json.loads", "json/__init__.py", "loads"),
     ("  pydantic validate_python", "pydantic/type_adapter.py", "validate_python"),
-    ("stage: engine.decide.plan", "profile_decide.py", "stage_plan"),
+    ("stage: smartrouter.engine.decide.plan", "profile_decide.py", "stage_plan"),
     ("  protection rules (protect)", "engine/protection.py", "protect"),
     ("  holdout", "engine/holdout.py", "in_holdout"),
     ("  model B choose_send_time", "engine/send_time.py", "choose_send_time"),
@@ -253,7 +253,7 @@ def run_harness(args: argparse.Namespace) -> dict[str, Any]:
     console.print(f"actions: {dict(actions)}")
     tick = tick_cost(list(world["scheduled"].values()))
     console.print(f"schedule tick, per waiting send: full ScheduledSend validation "
-                  f"{tick['validate_us']:.1f} µs, streams.due.send_minute "
+                  f"{tick['validate_us']:.1f} µs, smartrouter.streams.due.send_minute "
                   f"{tick['is_due_us']:.1f} µs")
     top = io.StringIO()
     pstats.Stats(profiler, stream=top).sort_stats("tottime").print_stats(15)
@@ -285,7 +285,7 @@ PACKAGES = [
 INCLUSIVE = [
     ("decide agent step (handle_intent)", "agents/decide.py", "handle_intent"),
     ("  decode + validate the intent (codec.decode)", "streams/codec.py", "decode"),
-    ("  engine.decide.plan (all rules and models)", "engine/decide.py", "plan"),
+    ("  smartrouter.engine.decide.plan (all rules and models)", "engine/decide.py", "plan"),
     ("    protection rules (protect)", "engine/protection.py", "protect"),
     ("    model B (choose_send_time)", "engine/send_time.py", "choose_send_time"),
     ("    model A (choose_detailed)", "engine/policy.py", "choose_detailed"),
@@ -346,9 +346,9 @@ def summarize_samples(lines: list[str]) -> dict[str, Any]:
 def run_worker_profile(args: argparse.Namespace) -> dict[str, Any]:
     """A real worker, sampled by py-spy (``pip install -e '.[bench]'``) while it decides."""
     from bench._common import produce_json, wait_for_total
-    from streams.broker import embedded_broker, free_port
-    from streams.lag import wait_caught_up
-    from streams.supervisor import WorkerProcess
+    from smartrouter.local.broker import embedded_broker, free_port
+    from smartrouter.local.supervisor import WorkerProcess
+    from smartrouter.streams.lag import wait_caught_up
 
     spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
     if not Path(spy).exists():

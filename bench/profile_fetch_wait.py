@@ -25,7 +25,7 @@ from rich.table import Table
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench._common import percentile, write_json  # noqa: E402
-from streams.broker import embedded_broker  # noqa: E402
+from smartrouter.local.broker import embedded_broker  # noqa: E402
 
 console = Console(width=120)
 

@@ -16,8 +16,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from streams.testing import broker_from_env, running_stack  # noqa: E402
-from tests.integration.crash_scenario import run_crash_scenario  # noqa: E402
+from smartrouter.testing.crash_scenario import run_crash_scenario  # noqa: E402
+from smartrouter.testing.plugin import broker_from_env, running_stack  # noqa: E402
 
 
 def main() -> None:

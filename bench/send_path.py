@@ -22,8 +22,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from streams.testing import broker_from_env, running_stack  # noqa: E402
-from tests.aws_fakes import FakeAws, Reply  # noqa: E402
+from smartrouter.testing.aws_fakes import FakeAws, Reply  # noqa: E402
+from smartrouter.testing.plugin import broker_from_env, running_stack  # noqa: E402
 
 
 def run(broker, sends: int, tps: float, latency_ms: float, workers: int) -> dict:

@@ -20,9 +20,9 @@ from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from engine.holdout import in_holdout  # noqa: E402
-from engine.quiet_hours import QuietHours  # noqa: E402
-from engine.send_time import (  # noqa: E402
+from smartrouter.engine.holdout import in_holdout  # noqa: E402
+from smartrouter.engine.quiet_hours import QuietHours  # noqa: E402
+from smartrouter.engine.send_time import (  # noqa: E402
     DEFAULT_PRIOR,
     HOURS,
     best_send_time,

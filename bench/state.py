@@ -96,12 +96,12 @@ def ram_per_entry(entries: list[tuple[str, Any]]) -> float:
 def realistic_customer(index: int, rng: random.Random, now: datetime, guardrail: Any,
                        campaigns_ever: int) -> dict[str, Any]:
     """One customer's state after some life: every field the engine keeps, by its own steps."""
-    from engine import customer_state as cs
-    from engine import send_time
-    from engine.inbound import apply_inbound
-    from schemas.common import Channel
-    from schemas.customers import CUSTOMER_UPDATE_ADAPTER
-    from schemas.inbound import InboundMessage
+    from smartrouter.engine import customer_state as cs
+    from smartrouter.engine import send_time
+    from smartrouter.engine.inbound import apply_inbound
+    from smartrouter.schemas.common import Channel
+    from smartrouter.schemas.customers import CUSTOMER_UPDATE_ADAPTER
+    from smartrouter.schemas.inbound import InboundMessage
 
     state: dict[str, Any] | None = None
     for raw in customer_updates(index, rng):
@@ -143,12 +143,12 @@ def realistic_customer(index: int, rng: random.Random, now: datetime, guardrail:
 def per_intent_records(count: int, customers: dict[str, dict], rng: random.Random,
                        now: datetime) -> dict[str, Any]:
     """Decide ``count`` intents with the real engine; the records each table gets per intent."""
-    from agents.decide import schedule_entry
-    from engine.decide import Budget, plan
-    from engine.model_set import ModelSet
-    from schemas.campaigns import CampaignConfig
-    from schemas.decisions import Action
-    from schemas.intents import CampaignIntent
+    from smartrouter.agents.decide import schedule_entry
+    from smartrouter.engine.decide import Budget, plan
+    from smartrouter.engine.model_set import ModelSet
+    from smartrouter.schemas.campaigns import CampaignConfig
+    from smartrouter.schemas.decisions import Action
+    from smartrouter.schemas.intents import CampaignIntent
 
     campaigns = {c["campaign_id"]: CampaignConfig.model_validate(c).model_dump(mode="json")
                  for c in campaign_configs()}
@@ -187,7 +187,7 @@ def per_intent_records(count: int, customers: dict[str, dict], rng: random.Rando
 
 def model_checkpoint(examples: int, rng: random.Random) -> dict[str, Any]:
     """One partition's ModelSet checkpoint after ``examples`` outcomes (recent ids full)."""
-    from engine.model_set import ModelSet
+    from smartrouter.engine.model_set import ModelSet
 
     models = ModelSet()
     languages, countries = ["en", "de", "es", "pt", "fr", "ja"], ["US", "GB", "DE", "BR", "IN"]
@@ -204,7 +204,7 @@ def model_checkpoint(examples: int, rng: random.Random) -> dict[str, Any]:
 
 
 def _example(context: dict[str, Any], rng: random.Random) -> Any:
-    from engine.feedback import Example
+    from smartrouter.engine.feedback import Example
 
     return Example(context=context, action=rng.choice(["sms", "email", "push", "whatsapp"]),
                    reward=int(rng.random() < 0.1), propensity=0.5)
@@ -219,11 +219,11 @@ def validate_through_broker(count: int, seed: int, limit_s: float) -> dict[str, 
     from aiokafka import AIOKafkaConsumer, TopicPartition
 
     from bench._common import produce_json, wait_for_total
-    from engine import customer_state as cs
-    from schemas.customers import CUSTOMER_UPDATE_ADAPTER
-    from streams.broker import embedded_broker
-    from streams.lag import wait_caught_up
-    from streams.testing import BrokerHandle, running_stack
+    from smartrouter.engine import customer_state as cs
+    from smartrouter.local.broker import embedded_broker
+    from smartrouter.schemas.customers import CUSTOMER_UPDATE_ADAPTER
+    from smartrouter.streams.lag import wait_caught_up
+    from smartrouter.testing.plugin import BrokerHandle, running_stack
 
     rng = random.Random(seed)
     updates = [u for i in range(count) for u in customer_updates(i, rng)]
@@ -323,7 +323,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     started = time.perf_counter()
     rng = random.Random(args.seed)
     now = datetime.now(UTC)
-    from engine.guardrail import LocalGuardrail
+    from smartrouter.engine.guardrail import LocalGuardrail
 
     guardrail = LocalGuardrail()
     with console.status(f"building {args.sample:,} customers with the engine's steps…"):
@@ -351,7 +351,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "pending-outcomes": ipd * share * 3,  # until send (≤ 1 day) + the 48 h window
         "send-log": ipd * share * args.days,
         "message-index": ipd * share * args.days,  # a global table: on every worker
-        # Not a table: agents.decide's ReplayZone keeps every decision it made in the
+        # Not a table: smartrouter.agents.decide's ReplayZone keeps every decision it made in the
         # worker's memory until the partition is revoked (no changelog, RAM only).
         "replay-cache": ipd * args.days,
     }

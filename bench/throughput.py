@@ -58,9 +58,9 @@ from bench._common import (  # noqa: E402
     wait_for_total,
     write_json,
 )
-from streams.broker import embedded_broker, free_port  # noqa: E402
-from streams.lag import wait_caught_up  # noqa: E402
-from streams.supervisor import Stack  # noqa: E402
+from smartrouter.local.broker import embedded_broker, free_port  # noqa: E402
+from smartrouter.local.supervisor import Stack  # noqa: E402
+from smartrouter.streams.lag import wait_caught_up  # noqa: E402
 
 console = Console(width=120)
 

@@ -16,7 +16,7 @@ point on the 9-point scale; the (-0.5, 0) band is noise around neutral, e.g. a r
 -0.15 for "repost from january 13, 2004"). Texts are HTML-unescaped (the tweets carry
 ``&amp;``) and de-duplicated; a text seen with conflicting labels is dropped.
 
-Model: features = the 384-d MiniLM embedding + ``engine.guardrail.message_evidence``,
+Model: features = the 384-d MiniLM embedding + ``smartrouter.engine.guardrail.message_evidence``,
 standardized; logistic regression (scikit-learn, installed by the embeddings extra),
 regularization chosen by 5-fold stratified cross-validation (log loss); the threshold is
 the lowest one whose out-of-fold *balanced* precision (precision at a 50/50 class prior,
@@ -52,8 +52,8 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.guardrail import message_evidence
-from engine.guardrail_embedding import FORMAT, embed, load_classifier
+from smartrouter.adapters.guardrail.embedding import FORMAT, embed, load_classifier
+from smartrouter.engine.guardrail import message_evidence
 
 VADER_SDIST = "vaderSentiment==3.3.2"
 INNER_TAR = "vaderSentiment-3.3.2/additional_resources/hutto_ICWSM_2014.tar.gz"

@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/uplift.py [--seeds 3] [--customers 1500] [--days 2] [--json out.json]
 
-Each seed is a whole ``smartrouter demo`` run (``streams.demo.run_arms``): a fresh
+Each seed is a whole ``smartrouter demo`` run (``smartrouter.sim.demo.run_arms``): a fresh
 population and campaigns from the seed, the blast arm in pure Python, the router arm
 through an embedded broker and worker(s) on a compressed simulated clock, the holdout
 from the router's own holdout group. Per metric it prints the mean over seeds with a 95 %
@@ -110,8 +110,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, default=None, help="Write the figures here.")
     args = parser.parse_args(argv)
 
-    from streams.demo import DemoOptions, run_arms
-    from streams.settings import Settings
+    from smartrouter.config.settings import Settings
+    from smartrouter.sim.demo import DemoOptions, run_arms
 
     console = Console(width=max(140, Console().width))
     progress = Console(stderr=True)

@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from schemas.common import Channel
+from smartrouter.schemas.common import Channel
 
 DEFAULT_COSTS: dict[Channel, float] = {
     Channel.SMS: 0.0083, Channel.VOICE: 0.013, Channel.WHATSAPP: 0.025,

@@ -12,7 +12,7 @@ so every reader goes through the accessors here instead of poking at keys. Shape
 An erased customer is ``{"erased": true}`` and nothing else: the newest changelog record
 for the key carries no personal data (older ones go when the topic is compacted, within
 its ``max.compaction.lag.ms`` on Apache Kafka; never on the embedded broker). The
-customer's other table entries are deleted by the erasure (engine.erasure).
+customer's other table entries are deleted by the erasure (smartrouter.engine.erasure).
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from schemas.common import Channel
-from schemas.customers import ConsentUpdate, EraseRequest, ProfileUpdate, TicketUpdate
+from smartrouter.schemas.common import Channel
+from smartrouter.schemas.customers import ConsentUpdate, EraseRequest, ProfileUpdate, TicketUpdate
 
 CustomerState = dict[str, Any]
 ERASED: CustomerState = {"erased": True}
@@ -175,7 +175,7 @@ def count_engagement(state: CustomerState | None, channel: Channel, *, sent: int
 
 
 def active_hours(state: CustomerState | None) -> dict[str, Any] | None:
-    """The model B histogram (shape owned by engine.send_time), or None."""
+    """The model B histogram (shape owned by smartrouter.engine.send_time), or None."""
     return (state or {}).get("active_hours")
 
 

@@ -1,7 +1,7 @@
 """The decision for one intent, as a pure function of the intent, the customer, the models
 and the clock.
 
-Protection rules first (engine.protection: each failure a reason code). A transactional
+Protection rules first (smartrouter.engine.protection: each failure a reason code). A transactional
 send then goes out on the first eligible channel in the brand's order, at once. A marketing
 send that passed the rules goes through, in order:
 
@@ -26,16 +26,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from engine import budget as budget_rules
-from engine import customer_state as cs
-from engine import send_time
-from engine.holdout import in_holdout
-from engine.learning import Pending, context_features, pending_for
-from engine.model_set import ModelSet
-from engine.protection import Policy, Verdict, protect, zones_of
-from schemas.common import Channel
-from schemas.decisions import Action, ChosenBy, Decision, Reason
-from schemas.intents import CampaignIntent, IntentKind
+from smartrouter.engine import budget as budget_rules
+from smartrouter.engine import customer_state as cs
+from smartrouter.engine import send_time
+from smartrouter.engine.holdout import in_holdout
+from smartrouter.engine.learning import Pending, context_features, pending_for
+from smartrouter.engine.model_set import ModelSet
+from smartrouter.engine.protection import Policy, Verdict, protect, zones_of
+from smartrouter.schemas.common import Channel
+from smartrouter.schemas.decisions import Action, ChosenBy, Decision, Reason
+from smartrouter.schemas.intents import CampaignIntent, IntentKind
 
 RULES_VERSION = "rules-2"
 MODEL_VERSION = RULES_VERSION  # the rules-only engine (no models passed)

@@ -19,7 +19,7 @@ is deleted, so its changelog gets a tombstone and compaction removes the older r
 Both tables are keyed by intent_id but written from the intents partition of the customer,
 and faust writes a table's changelog record to the partition of the event being processed:
 so the customer's entries sit on the same changelog partition the erasure runs on, and the
-tombstones land next to the records they delete. The due-time indexes (streams.due) may
+tombstones land next to the records they delete. The due-time indexes (smartrouter.streams.due) may
 still hold the deleted keys; they are caches whose callers skip keys with no entry.
 
 Not touched, because they hold no contact point, no text and nothing per customer beyond
@@ -35,9 +35,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from schemas.common import Channel
-from schemas.decisions import Reason
-from schemas.delivery import DeliveryEvent, DeliveryType
+from smartrouter.schemas.common import Channel
+from smartrouter.schemas.decisions import Reason
+from smartrouter.schemas.delivery import DeliveryEvent, DeliveryType
 
 __all__ = ["ErasurePlan", "erased_event", "plan_erasure"]
 

@@ -3,18 +3,18 @@
 The feedback agent reads the customer's state and the intent's pending outcome, calls
 ``apply_delivery`` and writes back what it returns: the new state, whether the pending
 outcome is closed, and the example (if any) the models learn. Keeping this pure makes the
-reward rules (engine.learning) testable without a broker.
+reward rules (smartrouter.engine.learning) testable without a broker.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from engine import customer_state as cs
-from engine import send_time
-from engine.learning import SUPPRESSING, Pending, is_permanent_bounce, outcome_of
-from engine.protection import zones_of
-from schemas.delivery import DeliveryEvent, DeliveryType
+from smartrouter.engine import customer_state as cs
+from smartrouter.engine import send_time
+from smartrouter.engine.learning import SUPPRESSING, Pending, is_permanent_bounce, outcome_of
+from smartrouter.engine.protection import zones_of
+from smartrouter.schemas.delivery import DeliveryEvent, DeliveryType
 
 
 @dataclass(frozen=True)

@@ -9,11 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from engine import customer_state as cs
-from engine.guardrail import Guardrail, GuardrailResult
-from engine.keywords import Keyword, classify, consent_after
-from schemas.acks import KeywordAck
-from schemas.inbound import InboundMessage
+from smartrouter.engine import customer_state as cs
+from smartrouter.engine.guardrail import Guardrail, GuardrailResult
+from smartrouter.engine.keywords import Keyword, classify, consent_after
+from smartrouter.schemas.acks import KeywordAck
+from smartrouter.schemas.inbound import InboundMessage
 
 TEMPLATES = {Keyword.STOP: "stop_confirmation", Keyword.START: "start_confirmation",
              Keyword.HELP: "help_info"}

@@ -28,9 +28,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from engine import customer_state as cs
-from schemas.common import Channel
-from schemas.delivery import DeliveryType
+from smartrouter.engine import customer_state as cs
+from smartrouter.schemas.common import Channel
+from smartrouter.schemas.delivery import DeliveryType
 
 REWARDS: dict[Channel, frozenset[DeliveryType]] = {
     Channel.EMAIL: frozenset({DeliveryType.CLICKED, DeliveryType.REPLIED}),

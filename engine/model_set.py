@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from engine.feedback import Example
-from engine.policy import BanditPolicy
-from engine.send_time import PriorAggregator
+from smartrouter.engine.feedback import Example
+from smartrouter.engine.policy import BanditPolicy
+from smartrouter.engine.send_time import PriorAggregator
 
 CHECKPOINT_FORMAT = 1
 

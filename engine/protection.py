@@ -14,11 +14,11 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from engine import customer_state as cs
-from engine.quiet_hours import QuietHours, customer_zones, earliest_send
-from schemas.common import Channel
-from schemas.decisions import Reason
-from schemas.intents import CampaignIntent, IntentKind
+from smartrouter.engine import customer_state as cs
+from smartrouter.engine.quiet_hours import QuietHours, customer_zones, earliest_send
+from smartrouter.schemas.common import Channel
+from smartrouter.schemas.decisions import Reason
+from smartrouter.schemas.intents import CampaignIntent, IntentKind
 
 
 @dataclass(frozen=True)

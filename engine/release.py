@@ -21,13 +21,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from engine import customer_state as cs
-from engine.protection import Policy, is_angry, zones_of
-from engine.quiet_hours import is_quiet_anywhere, quiet_starts_after
-from schemas.common import Channel
-from schemas.decisions import Reason
-from schemas.intents import IntentKind
-from schemas.outbox import Route, ScheduledSend, SendRequest
+from smartrouter.engine import customer_state as cs
+from smartrouter.engine.protection import Policy, is_angry, zones_of
+from smartrouter.engine.quiet_hours import is_quiet_anywhere, quiet_starts_after
+from smartrouter.schemas.common import Channel
+from smartrouter.schemas.decisions import Reason
+from smartrouter.schemas.intents import IntentKind
+from smartrouter.schemas.outbox import Route, ScheduledSend, SendRequest
 
 
 def release_check(send: ScheduledSend, state: cs.CustomerState | None,

@@ -15,7 +15,7 @@ Three pure pieces, so decide and the feedback agent share one definition:
   optionally segments such as a country, each smoothed toward the level above).
 * **Choice** — ``best_send_time``: the earliest minute of the best-scoring local hour in
   ``[max(window_start, now), window_end)`` that is outside quiet hours in *every* candidate
-  zone (unknown time zone → several zones, see ``engine.quiet_hours``).
+  zone (unknown time zone → several zones, see ``smartrouter.engine.quiet_hours``).
 
 Local hours are read in the *reference zone*, ``zones[0]``: the customer's zone when known,
 else the first of the sorted candidates ``customer_zones`` returns. Recording and choosing
@@ -33,7 +33,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from engine.quiet_hours import QuietHours, earliest_send
+from smartrouter.engine.quiet_hours import QuietHours, earliest_send
 
 HOURS = 24
 DAY = timedelta(days=1)

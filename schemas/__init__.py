@@ -2,11 +2,11 @@
 
 Pure pydantic (no Kafka or Faust imports), so producers, consumers and tests can use the
 contracts without the engine. ``TOPICS`` is the topology registry the Faust app and the
-JSON Schema / AsyncAPI export (``schemas.export``) are both built from.
+JSON Schema / AsyncAPI export (``smartrouter.schemas.export``) are both built from.
 """
 
-from schemas.campaigns import CampaignConfig, FatigueRules
-from schemas.common import (
+from smartrouter.schemas.campaigns import CampaignConfig, FatigueRules
+from smartrouter.schemas.common import (
     ALL_CHANNELS,
     MAX_MESSAGE_BYTES,
     Channel,
@@ -18,7 +18,7 @@ from schemas.common import (
     OutputModel,
     TimeZoneName,
 )
-from schemas.customers import (
+from smartrouter.schemas.customers import (
     CUSTOMER_UPDATE_ADAPTER,
     ConsentUpdate,
     Contacts,
@@ -27,13 +27,17 @@ from schemas.customers import (
     ProfileUpdate,
     TicketUpdate,
 )
-from schemas.dead_letters import DeadLetter, DeadLetterErrorType, describe_validation_error
-from schemas.decisions import Action, ChosenBy, Decision, Reason
-from schemas.delivery import DeliveryEvent, DeliveryType
-from schemas.inbound import InboundMessage
-from schemas.intents import CampaignIntent, ChannelContent, IntentKind
-from schemas.outbox import ScheduledSend, SendRequest
-from schemas.topics import TOPICS, TopicSpec, json_schema, topic_spec
+from smartrouter.schemas.dead_letters import (
+    DeadLetter,
+    DeadLetterErrorType,
+    describe_validation_error,
+)
+from smartrouter.schemas.decisions import Action, ChosenBy, Decision, Reason
+from smartrouter.schemas.delivery import DeliveryEvent, DeliveryType
+from smartrouter.schemas.inbound import InboundMessage
+from smartrouter.schemas.intents import CampaignIntent, ChannelContent, IntentKind
+from smartrouter.schemas.outbox import ScheduledSend, SendRequest
+from smartrouter.schemas.topics import TOPICS, TopicSpec, json_schema, topic_spec
 
 __all__ = [
     "ALL_CHANNELS",

@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import AwareDatetime
 
-from schemas.common import Channel, Identifier, OutputModel
+from smartrouter.schemas.common import Channel, Identifier, OutputModel
 
 __all__ = ["KeywordAck"]
 

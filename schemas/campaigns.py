@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints
 
-from schemas.common import Channel, Identifier, InputModel, InputPart, Money
+from smartrouter.schemas.common import Channel, Identifier, InputModel, InputPart, Money
 
 __all__ = ["CampaignConfig", "FatigueRules", "LocalTime"]
 

@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, Field, StringConstraints, TypeAdapter
 
-from schemas.common import (
+from smartrouter.schemas.common import (
     Channel,
     CustomerId,
     E164Phone,

@@ -18,7 +18,7 @@ from typing import Annotated, Any
 
 from pydantic import AwareDatetime, Field, StringConstraints, ValidationError, field_validator
 
-from schemas.common import OutputModel
+from smartrouter.schemas.common import OutputModel
 
 __all__ = ["MAX_ERROR_CHARS", "DeadLetter", "DeadLetterErrorType", "describe_validation_error"]
 

@@ -13,7 +13,7 @@ from typing import Annotated, Self
 
 from pydantic import AwareDatetime, ConfigDict, Field, StringConstraints, model_validator
 
-from schemas.common import Channel, Identifier, OutputModel
+from smartrouter.schemas.common import Channel, Identifier, OutputModel
 
 __all__ = ["Action", "ChosenBy", "Decision", "Reason"]
 

@@ -12,7 +12,7 @@ from typing import Annotated
 
 from pydantic import AwareDatetime, Field, StringConstraints
 
-from schemas.common import Channel, Identifier, Money, OutputModel
+from smartrouter.schemas.common import Channel, Identifier, Money, OutputModel
 
 __all__ = ["DeliveryEvent", "DeliveryType"]
 

@@ -1,6 +1,6 @@
 """Generate the published contract: one JSON Schema per topic plus an AsyncAPI 3 document.
 
-The files are generated from the pydantic models (through ``schemas.topics.TOPICS``),
+The files are generated from the pydantic models (through ``smartrouter.schemas.topics.TOPICS``),
 never written by hand, and are byte-for-byte deterministic so CI can check that the
 checked-in copies are current (``check_schemas``).
 
@@ -27,8 +27,8 @@ from typing import Any
 import yaml
 from pydantic import TypeAdapter
 
-from schemas.examples import EXAMPLES
-from schemas.topics import TOPICS, TopicSpec, json_schema
+from smartrouter.schemas.examples import EXAMPLES
+from smartrouter.schemas.topics import TOPICS, TopicSpec, json_schema
 
 __all__ = [
     "ASYNCAPI_FILE",
@@ -230,7 +230,7 @@ def check_schemas(directory: Path, version: str | None = None) -> list[str]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m schemas.export",
+        prog="python -m smartrouter.schemas.export",
         description="Write (or --check) the topic JSON Schemas and asyncapi.yaml.",
     )
     parser.add_argument("directory", type=Path)

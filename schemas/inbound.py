@@ -10,7 +10,7 @@ from typing import Annotated
 
 from pydantic import AwareDatetime, StringConstraints
 
-from schemas.common import Channel, CustomerId, InputModel
+from smartrouter.schemas.common import Channel, CustomerId, InputModel
 
 __all__ = ["InboundMessage"]
 

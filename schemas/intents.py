@@ -19,7 +19,14 @@ from pydantic import (
     model_validator,
 )
 
-from schemas.common import ALL_CHANNELS, Channel, CustomerId, Identifier, InputModel, InputPart
+from smartrouter.schemas.common import (
+    ALL_CHANNELS,
+    Channel,
+    CustomerId,
+    Identifier,
+    InputModel,
+    InputPart,
+)
 
 __all__ = ["CampaignIntent", "ChannelContent", "IntentKind", "VariableValue"]
 

@@ -12,9 +12,9 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, Field, NonNegativeInt, StringConstraints
 
-from schemas.common import Channel, Identifier, Money, OutputModel
-from schemas.delivery import DeliveryEvent
-from schemas.intents import ChannelContent, IntentKind
+from smartrouter.schemas.common import Channel, Identifier, Money, OutputModel
+from smartrouter.schemas.delivery import DeliveryEvent
+from smartrouter.schemas.intents import ChannelContent, IntentKind
 
 __all__ = ["Route", "ScheduledSend", "SendAttempt", "SendRequest", "SenderId"]
 
@@ -110,7 +110,7 @@ class SendAttempt(OutputModel):
     phase: Literal["attempt", "done", "throttled", "requeued"] = Field(
         description="attempt: about to call the provider; done: the outcome (event); "
         "throttled: the provider refused this try (not sent), it waits to be re-queued; "
-        "requeued: the next try is on the outbox (agents.send)."
+        "requeued: the next try is on the outbox (smartrouter.agents.send)."
     )
     generation: NonNegativeInt = Field(
         default=0, description="The SendRequest's ``throttled`` count this record is about."

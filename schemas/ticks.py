@@ -13,7 +13,7 @@ from typing import Literal
 
 from pydantic import AwareDatetime
 
-from schemas.common import OutputModel
+from smartrouter.schemas.common import OutputModel
 
 __all__ = ["Tick"]
 

@@ -13,16 +13,16 @@ from typing import Any, Literal
 
 from pydantic import TypeAdapter
 
-from schemas.acks import KeywordAck
-from schemas.campaigns import CampaignConfig
-from schemas.customers import CustomerUpdate
-from schemas.dead_letters import DeadLetter
-from schemas.decisions import Decision
-from schemas.delivery import DeliveryEvent
-from schemas.inbound import InboundMessage
-from schemas.intents import CampaignIntent
-from schemas.outbox import ScheduledSend, SendAttempt, SendRequest
-from schemas.ticks import Tick
+from smartrouter.schemas.acks import KeywordAck
+from smartrouter.schemas.campaigns import CampaignConfig
+from smartrouter.schemas.customers import CustomerUpdate
+from smartrouter.schemas.dead_letters import DeadLetter
+from smartrouter.schemas.decisions import Decision
+from smartrouter.schemas.delivery import DeliveryEvent
+from smartrouter.schemas.inbound import InboundMessage
+from smartrouter.schemas.intents import CampaignIntent
+from smartrouter.schemas.outbox import ScheduledSend, SendAttempt, SendRequest
+from smartrouter.schemas.ticks import Tick
 
 __all__ = [
     "JSON_SCHEMA_DIALECT",
@@ -37,7 +37,7 @@ __all__ = [
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
 #: How long a topic keeps its records, as a class whose duration is a setting
-#: (``SMARTROUTER_RETENTION_<CLASS>_HOURS``, see streams.settings and docs/privacy.md):
+#: (``SMARTROUTER_RETENTION_<CLASS>_HOURS``, see smartrouter.config.settings and docs/privacy.md):
 #:
 #: * ``input`` — what outside producers write (customer data arrives here): a replay window;
 #: * ``output`` — what the engine publishes for others (and the lake sink) to read;

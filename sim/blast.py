@@ -12,13 +12,13 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from engine.budget import DEFAULT_COSTS
-from schemas.common import Channel
-from schemas.intents import CampaignIntent
-from sim.campaigns import CampaignPlan, day_origin, world_start
-from sim.metrics import ArmLedger, Send
-from sim.population import Person
-from sim.truth import World
+from smartrouter.engine.budget import DEFAULT_COSTS
+from smartrouter.schemas.common import Channel
+from smartrouter.schemas.intents import CampaignIntent
+from smartrouter.sim.campaigns import CampaignPlan, day_origin, world_start
+from smartrouter.sim.metrics import ArmLedger, Send
+from smartrouter.sim.population import Person
+from smartrouter.sim.truth import World
 
 __all__ = ["BLAST_HOUR", "blast_time", "run_blast"]
 

@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from engine.budget import DEFAULT_COSTS
-from schemas.campaigns import CampaignConfig
-from schemas.common import Channel
-from schemas.intents import CampaignIntent, ChannelContent, IntentKind
-from sim.population import Person, _seed_of
+from smartrouter.engine.budget import DEFAULT_COSTS
+from smartrouter.schemas.campaigns import CampaignConfig
+from smartrouter.schemas.common import Channel
+from smartrouter.schemas.intents import CampaignIntent, ChannelContent, IntentKind
+from smartrouter.sim.population import Person, _seed_of
 
 __all__ = ["CampaignPlan", "TEMPLATES", "plan_campaigns"]
 

@@ -9,7 +9,7 @@ Definitions (the same for every arm, so the columns compare):
   no channel could carry;
 - ``delivered``: ``delivered`` events; ``unsubscribes``: ``unsubscribed`` events;
 - ``engaged``: intents whose customer engaged — with the message (a reward event by the
-  engine's definition, ``engine.learning.REWARDS``) or organically (``World.organic``);
+  engine's definition, ``smartrouter.engine.learning.REWARDS``) or organically (``World.organic``);
 - ``engagement_per_message``: intents engaged *by a message* / ``sent``;
 - ``engagement_per_intent``: ``engaged`` / ``intents``;
 - ``cost``: what the sends cost; ``cost_per_engagement``: ``cost`` / message engagements
@@ -27,10 +27,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from engine.learning import REWARDS
-from schemas.common import Channel
-from schemas.delivery import DeliveryEvent, DeliveryType
-from sim.truth import is_night
+from smartrouter.engine.learning import REWARDS
+from smartrouter.schemas.common import Channel
+from smartrouter.schemas.delivery import DeliveryEvent, DeliveryType
+from smartrouter.sim.truth import is_night
 
 __all__ = ["REPORT_KEYS", "ArmLedger", "Send"]
 

@@ -4,7 +4,7 @@ Each ``Person`` carries two kinds of facts. The *observable* ones (contacts, tim
 locale, consents) are what the CRM would tell the engine, and ``profile_updates`` turns
 them into ``customer-updates`` messages. The *hidden* ones (segment, channel propensities,
 active hours, fatigue sensitivity, organic rate, mood proneness, dead addresses) drive the
-world's answers in ``sim.truth`` and are never produced to a topic.
+world's answers in ``smartrouter.sim.truth`` and are never produced to a topic.
 
 Contact points are fictional but shaped like real ones: phone numbers are valid for their
 country by libphonenumber's offline metadata (the engine infers zones from them), e-mail
@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 
 import phonenumbers
 
-from schemas.common import Channel
-from schemas.customers import ConsentUpdate, Contacts, CustomerUpdate, ProfileUpdate
+from smartrouter.schemas.common import Channel
+from smartrouter.schemas.customers import ConsentUpdate, Contacts, CustomerUpdate, ProfileUpdate
 
 __all__ = ["COUNTRIES", "SEGMENTS", "Person", "generate_population", "profile_updates"]
 

@@ -8,7 +8,7 @@ sees nothing but topics: profiles and consents (``customer-updates``), campaign 
 (``delivery``) — each produced when the shared simulated clock reaches its time.
 
 Arms are assigned intent-to-treat: an intent whose customer falls in the campaign's holdout
-bucket (``engine.holdout.in_holdout``, the engine's own rule) belongs to the holdout arm
+bucket (``smartrouter.engine.holdout.in_holdout``, the engine's own rule) belongs to the holdout arm
 whatever its decision (``holdout``, or a rule's suppression); every other intent belongs to
 the router arm. So both arms are the same kind of random sample of the intents.
 
@@ -46,20 +46,20 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from pydantic import BaseModel
 
-from engine.budget import DEFAULT_COSTS
-from engine.holdout import in_holdout
-from engine.release import real_time_at
-from schemas.common import Channel
-from schemas.delivery import DeliveryEvent
-from schemas.intents import CampaignIntent
-from sim.campaigns import CampaignPlan, day_origin, shifted, world_start
-from sim.metrics import ArmLedger, Send
-from sim.population import Person, profile_updates
-from sim.truth import World
-from streams.clock import Clock
-from streams.codec import encode, key_bytes
-from streams.lag import wait_caught_up
-from streams.settings import Settings
+from smartrouter.config.settings import Settings
+from smartrouter.engine.budget import DEFAULT_COSTS
+from smartrouter.engine.clock import Clock
+from smartrouter.engine.holdout import in_holdout
+from smartrouter.engine.release import real_time_at
+from smartrouter.schemas.common import Channel
+from smartrouter.schemas.delivery import DeliveryEvent
+from smartrouter.schemas.intents import CampaignIntent
+from smartrouter.sim.campaigns import CampaignPlan, day_origin, shifted, world_start
+from smartrouter.sim.metrics import ArmLedger, Send
+from smartrouter.sim.population import Person, profile_updates
+from smartrouter.sim.truth import World
+from smartrouter.streams.codec import encode, key_bytes
+from smartrouter.streams.lag import wait_caught_up
 
 __all__ = ["WorldResult", "run_world"]
 

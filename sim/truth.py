@@ -36,13 +36,13 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel
 
-from engine.learning import REWARDS
-from schemas.common import Channel
-from schemas.customers import TicketUpdate
-from schemas.delivery import DeliveryEvent, DeliveryType
-from schemas.inbound import InboundMessage
-from sim.population import Person, _seed_of
-from sim.texts import angry_text, calm_text
+from smartrouter.engine.learning import REWARDS
+from smartrouter.schemas.common import Channel
+from smartrouter.schemas.customers import TicketUpdate
+from smartrouter.schemas.delivery import DeliveryEvent, DeliveryType
+from smartrouter.schemas.inbound import InboundMessage
+from smartrouter.sim.population import Person, _seed_of
+from smartrouter.sim.texts import angry_text, calm_text
 
 __all__ = ["ENGAGEMENT", "Chances", "Incident", "TimedUpdate", "World", "is_night"]
 

@@ -1,5 +1,5 @@
 """Kafka wiring of Smart Router: settings, the Faust app, topics, tables, broker lifecycle, CLI.
 
 Nothing here runs at import time except declaring the Faust app and its topics
-(in :mod:`streams.app`, which is only imported by workers and agent modules).
+(in :mod:`smartrouter.streams.app`, which is only imported by workers and agent modules).
 """

@@ -1,7 +1,7 @@
 """Topic administration: create the topology's topics with their retention / cleanup policy,
 list them with partition counts, read their configs back.
 
-Every topic of ``schemas.topics.TOPICS`` and every table changelog (``CHANGELOGS``) is
+Every topic of ``smartrouter.schemas.topics.TOPICS`` and every table changelog (``CHANGELOGS``) is
 created with the configs ``topic_configs`` / ``changelog_configs`` give it, from settings
 (docs/privacy.md says what each holds and for how long). Faust would create the changelogs
 itself, compacted but with broker defaults for everything else, so they are created here
@@ -20,13 +20,13 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import TopicAlreadyExistsError
 
-from schemas.topics import TOPICS, TopicSpec
-from streams.settings import Settings
+from smartrouter.config.settings import Settings
+from smartrouter.schemas.topics import TOPICS, TopicSpec
 
 log = logging.getLogger(__name__)
 HOUR_MS = 3_600_000
 
-#: Every table of streams.app (faust names its changelog ``<app_id>-<table>-changelog``)
+#: Every table of smartrouter.streams.app (faust names its changelog ``<app_id>-<table>-changelog``)
 #: and what its values hold; a unit test keeps this in step with the app's tables.
 CHANGELOGS: dict[str, str] = {
     "customers": "personal data: contact points, time zone, locale, consent, the last 3 "
@@ -64,7 +64,7 @@ def _ms(hours: float) -> str:
 def retention_hours(spec: TopicSpec, settings: Settings) -> float | None:
     """How long ``spec``'s topic keeps records (None: compacted, kept while current)."""
     if spec.retention is None:
-        raise ValueError(f"topic {spec.name!r} has no retention class (schemas.topics)")
+        raise ValueError(f"topic {spec.name!r} has no retention class (smartrouter.schemas.topics)")
     if spec.retention == "state":
         return None
     return float(getattr(settings, f"retention_{spec.retention}_hours"))

@@ -11,17 +11,17 @@ from typing import Any
 
 import faust
 
-from schemas.topics import TOPICS
-from streams.global_view import GlobalView, GlobalViewService
-from streams.model_registry import ModelRegistry
-from streams.settings import Settings, get_settings
-from streams.stall_watch import StallWatch
-from streams.transport import FetchHighwaterTransport
-from streams.web_auth import web_options
+from smartrouter.config.settings import Settings, get_settings
+from smartrouter.schemas.topics import TOPICS
+from smartrouter.streams.compat.global_view import GlobalView, GlobalViewService
+from smartrouter.streams.compat.stall_watch import StallWatch
+from smartrouter.streams.compat.transport import FetchHighwaterTransport
+from smartrouter.streams.model_registry import ModelRegistry
+from smartrouter.streams.web_auth import web_options
 
 
 class SmartRouterApp(faust.App):
-    """faust.App whose transport reads changelog highwaters from Fetch (see streams.highwater)."""
+    """faust.App whose transport reads changelog highwaters from Fetch (streams.compat.highwater)."""
 
     highwater_source: str = "fetch"
 
@@ -38,8 +38,8 @@ def create_app(settings: Settings) -> SmartRouterApp:
         broker=settings.broker,
         store=settings.store,
         datadir=str(settings.data_dir),
-        autodiscover=["agents"],
-        origin="streams.app",
+        autodiscover=["smartrouter.agents"],
+        origin="smartrouter.streams.app",
         topic_partitions=settings.partitions,
         topic_replication_factor=1,
         topic_allow_declare=True,
@@ -59,7 +59,7 @@ def create_app(settings: Settings) -> SmartRouterApp:
 
 
 settings = get_settings()
-clock = settings.clock  # wall time, or the simulator's compressed time (streams.clock)
+clock = settings.clock  # wall time, or the simulator's compressed time (smartrouter.engine.clock)
 app = create_app(settings)
 
 
@@ -67,8 +67,8 @@ def _declare_topic(name: str) -> faust.TopicT:
     # The retention / cleanup policy of the topic (schemas.topics, streams.admin): the
     # worker creates the topics with it (ensure_topics) before faust starts; faust gets the
     # same configs for any topic it would declare itself.
-    from schemas.topics import topic_spec
-    from streams.admin import topic_configs
+    from smartrouter.schemas.topics import topic_spec
+    from smartrouter.streams.admin import topic_configs
 
     return app.topic(
         settings.topic(name),
@@ -80,7 +80,7 @@ def _declare_topic(name: str) -> faust.TopicT:
     )
 
 
-#: Logical topic name → Faust topic, for every topic of the topology in schemas.topics.
+#: Logical topic name → Faust topic, for every topic of the topology in smartrouter.schemas.topics.
 topics: dict[str, faust.TopicT] = {spec.name: _declare_topic(spec.name) for spec in TOPICS}
 
 
@@ -97,12 +97,12 @@ def table(name: str, help_text: str) -> faust.Table:
     )
 
 
-#: customer_id → CustomerState dict (engine.customer_state documents the shape).
+#: customer_id → CustomerState dict (smartrouter.engine.customer_state documents the shape).
 customers = table("customers", "Per-customer state fed by customer-updates.")
 #: intent_id → epoch seconds it was decided: the idempotency record of the decide agent.
 decided_intents = table("decided-intents", "intent_ids already decided (dedupe).")
 
-#: intent_id → engine.learning.Pending: a marketing send whose outcome is not known yet.
+#: intent_id → smartrouter.engine.learning.Pending: a marketing send whose outcome is not known yet.
 pending_outcomes = table("pending-outcomes", "Sends waiting for an engagement or a timeout.")
 #: str(partition) → engine.model_set.ModelSet checkpoint of that partition's learned models.
 model_checkpoints = table("model-checkpoints", "Learned models, one record per partition.")
@@ -140,7 +140,7 @@ campaigns = app.GlobalTable(
 )
 
 
-#: What the agents read: every worker's full copy of those two tables (streams.global_view
+#: What the agents read: every worker's full copy of those two tables (streams.compat.global_view
 #: says why a GlobalTable alone is not enough with several workers).
 campaign_configs = GlobalView(campaigns.changelog_topic.get_topic_name(), fallback=campaigns)
 message_ids = GlobalView(message_index.changelog_topic.get_topic_name(), fallback=message_index)
@@ -149,7 +149,7 @@ for _view in (campaign_configs, message_ids):
 
 
 #: Partitions whose agent has been fed nothing for a while although they are behind
-#: (streams.stall_watch); the outbox is left out: a held throttled send keeps its commit
+#: (streams.compat.stall_watch); the outbox is left out: a held throttled send keeps its commit
 #: behind on purpose.
 stall_watch = StallWatch(frozenset(settings.topic(spec.name) for spec in TOPICS
                                    if spec.name != "outbox"),

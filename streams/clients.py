@@ -9,11 +9,11 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from pydantic import TypeAdapter
 
-from schemas import wire_json
-from schemas.topics import TopicSpec
-from streams.admin import list_topics
-from streams.codec import Rejection, parse
-from streams.highwater import fetch_highwaters
+from smartrouter.schemas import wire_json
+from smartrouter.schemas.topics import TopicSpec
+from smartrouter.streams.admin import list_topics
+from smartrouter.streams.codec import Rejection, parse
+from smartrouter.streams.compat.highwater import fetch_highwaters
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,7 @@ def prepare_lines(lines: Iterable[str], spec: TopicSpec, *, key_field: str | Non
                   validate: bool = True, context: dict[str, Any] | None = None
                   ) -> Iterator[PreparedLine]:
     """Validate JSON lines against the topic's contract; blank lines are skipped.
-    ``context`` as in ``streams.codec.parse`` (``now`` and ``horizon`` for time bounds).
+    ``context`` as in ``smartrouter.streams.codec.parse`` (``now`` and ``horizon`` for time bounds).
 
     Valid lines are sent as written (the engine validates again on its side).
     """
@@ -72,7 +72,7 @@ def prepare_lines(lines: Iterable[str], spec: TopicSpec, *, key_field: str | Non
         if not validate:
             yield PreparedLine(line_no, key, value)
             continue
-        try:  # exactly what the engine accepts (streams.codec.parse)
+        try:  # exactly what the engine accepts (smartrouter.streams.codec.parse)
             parse(adapter, value, context=context)
         except Rejection as exc:
             yield PreparedLine(line_no, None, None, reason_text(exc.error_type, exc.reason))

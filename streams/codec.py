@@ -13,9 +13,9 @@ from typing import Any, TypeVar
 from aiokafka.partitioner import murmur2
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from schemas import wire_json
-from schemas.common import MAX_MESSAGE_BYTES
-from schemas.dead_letters import DeadLetter, describe_validation_error
+from smartrouter.schemas import wire_json
+from smartrouter.schemas.common import MAX_MESSAGE_BYTES
+from smartrouter.schemas.dead_letters import DeadLetter, describe_validation_error
 
 T = TypeVar("T")
 
@@ -58,7 +58,7 @@ def parse(adapter: TypeAdapter[T], value: bytes | None, *,
     Limits first (size, UTF-8, ``schemas.wire_json``: depth, number size, finite numbers,
     unique keys, string length), then pydantic in strict mode: ``"granted": "yes"`` or
     ``"priority": "5"`` are type errors, not coerced. ``context`` carries ``now`` and
-    ``horizon`` for the time bounds of input models (``schemas.common.InputModel``).
+    ``horizon`` for the time bounds of input models (``smartrouter.schemas.common.InputModel``).
     """
     if not value:
         raise Rejection("empty", "message value is empty (tombstones are not accepted here)")

@@ -7,7 +7,7 @@ the outcomes agent's revoke handler) and rebuilt from the tables on their next t
 
 from datetime import datetime
 
-from engine.due_index import DueIndex
+from smartrouter.engine.due_index import DueIndex
 
 #: Waiting ``scheduled-sends`` by their send minute.
 waiting_sends = DueIndex()

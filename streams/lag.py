@@ -1,6 +1,6 @@
 """Consumer-group lag from committed offsets and *fetch* highwaters.
 
-ListOffsets is wrong on the embedded broker (see streams.highwater), so lag and
+ListOffsets is wrong on the embedded broker (see smartrouter.streams.compat.highwater), so lag and
 "has the worker caught up?" are computed from the Fetch high watermark.
 """
 
@@ -12,7 +12,7 @@ import time
 from aiokafka import TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
-from streams.highwater import fetch_highwaters
+from smartrouter.streams.compat.highwater import fetch_highwaters
 
 
 async def committed_offsets(bootstrap: str | list[str], group_id: str,

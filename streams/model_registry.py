@@ -14,7 +14,7 @@ import time
 from collections.abc import MutableMapping
 from typing import Any
 
-from engine.model_set import ModelSet
+from smartrouter.engine.model_set import ModelSet
 
 log = logging.getLogger(__name__)
 

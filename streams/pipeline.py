@@ -19,9 +19,9 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import TypeAdapter
 
-from schemas.dead_letters import DeadLetter
-from streams.codec import Source, decode, encode
-from streams.gaps import GapGuard
+from smartrouter.schemas.dead_letters import DeadLetter
+from smartrouter.streams.codec import Source, decode, encode
+from smartrouter.streams.compat.gaps import GapGuard
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -76,14 +76,14 @@ async def run_validated(
 @cache
 def _worker_parts() -> tuple[Any, timedelta, Any]:
     """The app's clock, input horizon and stall watch, looked up once (not per message)."""
-    from streams.app import clock, settings, stall_watch
+    from smartrouter.streams.app import clock, settings, stall_watch
 
     return clock, timedelta(days=settings.input_horizon_days), stall_watch
 
 
 def input_context() -> dict[str, Any]:
     """Validation context of input contracts: the engine's now (simulated or wall) and how
-    far ahead an input's dates may lie (``schemas.common.InputModel``)."""
+    far ahead an input's dates may lie (``smartrouter.schemas.common.InputModel``)."""
     clock, horizon, _ = _worker_parts()
     return {"now": clock.now(), "horizon": horizon}
 
@@ -214,7 +214,7 @@ def gap_guard(settings: Any) -> GapGuard:
     async def let_commits_pass(topic: str, partition: int, first: int, last: int) -> None:
         from faust.types import TP
 
-        from streams.app import app
+        from smartrouter.streams.app import app
 
         await app.consumer._add_gap(TP(topic, partition), first, last)  # noqa: SLF001
 

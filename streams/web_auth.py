@@ -16,7 +16,7 @@ from typing import Any
 
 from aiohttp import web
 
-from streams.settings import Settings
+from smartrouter.config.settings import Settings
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 

@@ -11,8 +11,8 @@ import logging
 import os
 from pathlib import Path
 
-from streams.admin import ensure_topics
-from streams.settings import Settings
+from smartrouter.config.settings import Settings
+from smartrouter.streams.admin import ensure_topics
 
 READY_FILE = "ready"
 
@@ -41,7 +41,9 @@ def run_worker(settings: Settings) -> None:
     marker.unlink(missing_ok=True)
     asyncio.run(ensure_topics(settings))
 
-    from streams.app import app  # declares app, topics and tables from the same settings
+    from smartrouter.streams.app import (
+        app,  # declares app, topics and tables from the same settings
+    )
 
     class ReadyMarkingWorker(faust.Worker):
         def on_setup_root_logger(self, logger: logging.Logger, level: int) -> None:

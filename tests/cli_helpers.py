@@ -11,7 +11,7 @@ from pathlib import Path
 from aiokafka.admin import AIOKafkaAdminClient
 
 _SCRIPT = Path(sys.executable).with_name("smartrouter")
-SMARTROUTER = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "streams.cli"]
+SMARTROUTER = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "smartrouter.cli.main"]
 
 
 def cli_env(data_dir: Path, **settings: str) -> dict[str, str]:

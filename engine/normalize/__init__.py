@@ -91,10 +91,16 @@ event that carries them; SES and WhatsApp events carry no price.
 
 from __future__ import annotations
 
-from engine.normalize.envelope import decode, route
-from engine.normalize.model import IndexLookup, IntentRef, NormalizeError, Outcome, ReasonCode
-from engine.normalize.resolve import build_event, event_id
-from schemas.delivery import DeliveryEvent
+from smartrouter.engine.normalize.envelope import decode, route
+from smartrouter.engine.normalize.model import (
+    IndexLookup,
+    IntentRef,
+    NormalizeError,
+    Outcome,
+    ReasonCode,
+)
+from smartrouter.engine.normalize.resolve import build_event, event_id
+from smartrouter.schemas.delivery import DeliveryEvent
 
 __all__ = [
     "IndexLookup",

@@ -14,10 +14,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from engine.normalize import ses, sms_voice, whatsapp
-from engine.normalize.model import NormalizeError, Outcome, ReasonCode
-from engine.normalize.parsing import label
-from schemas import wire_json
+from smartrouter.engine.normalize import ses, sms_voice, whatsapp
+from smartrouter.engine.normalize.model import NormalizeError, Outcome, ReasonCode
+from smartrouter.engine.normalize.parsing import label
+from smartrouter.schemas import wire_json
 
 __all__ = ["EVENTBRIDGE_SOURCES", "decode", "route"]
 

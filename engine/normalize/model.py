@@ -13,8 +13,8 @@ from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from schemas.common import Channel
-from schemas.delivery import DeliveryType
+from smartrouter.schemas.common import Channel
+from smartrouter.schemas.delivery import DeliveryType
 
 __all__ = ["IndexLookup", "IntentRef", "NormalizeError", "Outcome", "ReasonCode"]
 

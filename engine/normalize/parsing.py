@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from engine.normalize.model import NormalizeError, ReasonCode
+from smartrouter.engine.normalize.model import NormalizeError, ReasonCode
 
 __all__ = ["from_epoch", "label", "parse", "snake"]
 

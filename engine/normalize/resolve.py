@@ -13,9 +13,15 @@ import re
 
 from pydantic import ValidationError
 
-from engine.normalize.model import IndexLookup, IntentRef, NormalizeError, Outcome, ReasonCode
-from schemas.common import IDENTIFIER_PATTERN
-from schemas.delivery import DeliveryEvent
+from smartrouter.engine.normalize.model import (
+    IndexLookup,
+    IntentRef,
+    NormalizeError,
+    Outcome,
+    ReasonCode,
+)
+from smartrouter.schemas.common import IDENTIFIER_PATTERN
+from smartrouter.schemas.delivery import DeliveryEvent
 
 __all__ = ["ID_KEYS", "build_event", "event_id", "resolve_ids"]
 

@@ -26,12 +26,12 @@ from typing import Annotated, Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, StringConstraints
 
-from engine.normalize.model import NormalizeError, Outcome, ReasonCode
-from engine.normalize.parsing import label, parse, snake
-from engine.normalize.resolve import ID_KEYS
-from engine.tag_codec import decode_tag_value
-from schemas.common import Channel
-from schemas.delivery import DeliveryType
+from smartrouter.engine.normalize.model import NormalizeError, Outcome, ReasonCode
+from smartrouter.engine.normalize.parsing import label, parse, snake
+from smartrouter.engine.normalize.resolve import ID_KEYS
+from smartrouter.engine.tag_codec import decode_tag_value
+from smartrouter.schemas.common import Channel
+from smartrouter.schemas.delivery import DeliveryType
 
 __all__ = ["DETAIL_TYPES", "from_eventbridge", "from_record", "is_record"]
 

@@ -22,11 +22,11 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from engine.normalize.model import NormalizeError, Outcome, ReasonCode
-from engine.normalize.parsing import from_epoch, label, parse
-from engine.normalize.resolve import ID_KEYS
-from schemas.common import Channel
-from schemas.delivery import DeliveryType
+from smartrouter.engine.normalize.model import NormalizeError, Outcome, ReasonCode
+from smartrouter.engine.normalize.parsing import from_epoch, label, parse
+from smartrouter.engine.normalize.resolve import ID_KEYS
+from smartrouter.schemas.common import Channel
+from smartrouter.schemas.delivery import DeliveryType
 
 __all__ = ["DETAIL_TYPES", "from_eventbridge", "from_record", "is_record"]
 

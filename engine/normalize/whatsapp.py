@@ -25,11 +25,11 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
-from engine.normalize.model import NormalizeError, Outcome, ReasonCode
-from engine.normalize.parsing import from_epoch, label, parse
-from schemas import wire_json
-from schemas.common import Channel
-from schemas.delivery import DeliveryType
+from smartrouter.engine.normalize.model import NormalizeError, Outcome, ReasonCode
+from smartrouter.engine.normalize.parsing import from_epoch, label, parse
+from smartrouter.schemas import wire_json
+from smartrouter.schemas.common import Channel
+from smartrouter.schemas.delivery import DeliveryType
 
 __all__ = ["DETAIL_TYPES", "from_eventbridge", "from_header", "is_header"]
 

@@ -58,7 +58,7 @@ def test_profile_harness_runs(tmp_path: Path) -> None:
               "--json", str(out))
     figures = json.loads(out.read_text())
     assert figures["us_per_intent"] > 0
-    assert figures["share_pct"]["stage: engine.decide.plan"] > 0
+    assert figures["share_pct"]["stage: smartrouter.engine.decide.plan"] > 0
 
 
 @pytest.mark.skipif(not (shutil.which("py-spy") or Path(sys.executable).with_name("py-spy")

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from schemas.topics import TOPICS
-from streams.broker import free_port
-from streams.lag import wait_caught_up
+from smartrouter.local.broker import free_port
+from smartrouter.schemas.topics import TOPICS
+from smartrouter.streams.lag import wait_caught_up
 from tests.cli_helpers import SMARTROUTER, alive, children_of, cli_env, cmdline, group_members
 
 pytestmark = pytest.mark.integration
@@ -174,7 +174,7 @@ def test_up_runs_broker_and_two_workers_that_decide_and_stops_cleanly_on_sigint(
         commands = [cmdline(pid) for pid in children]
         assert len(children) == 3, commands
         assert sum("tansu" in c for c in commands) == 1, commands
-        assert sum(c.rstrip().endswith("streams.cli worker") for c in commands) == 2, commands
+        assert sum(c.rstrip().endswith("cli.main worker") for c in commands) == 2, commands
 
         client_env = {**env, "SMARTROUTER_BROKER": f"kafka://127.0.0.1:{port}"}
         profile = tmp_path / "profile.jsonl"

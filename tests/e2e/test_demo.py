@@ -14,13 +14,13 @@ from pathlib import Path
 
 import pytest
 
-from streams.demo.report import ARMS, REPORT_KEYS, render_report
+from smartrouter.sim.demo.report import ARMS, REPORT_KEYS, render_report
 
 pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parents[2]
 _SCRIPT = Path(sys.executable).with_name("smartrouter")
-SMARTROUTER = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "streams.cli"]
+SMARTROUTER = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "smartrouter.cli.main"]
 
 
 def env_for(data_dir: Path) -> dict[str, str]:
@@ -82,7 +82,7 @@ def test_short_demo_router_keeps_quiet_hours_and_fatigue_caps(short_demo):
 
 
 def test_still_queued_counts_router_intents_with_no_outcome():
-    from streams.demo.run import still_queued
+    from smartrouter.sim.demo.run import still_queued
 
     report = {"intents": 10, "sent": 6, "suppressed_by_reason": {"fatigue": 1, "expired": 1}}
     assert still_queued(report) == 2

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import pytest
 
-from streams.broker import embedded_broker
-from streams.testing import broker_from_env, running_stack
-from tests.integration.builders import intent, profile
+from smartrouter.local.broker import embedded_broker
+from smartrouter.testing.builders import intent, profile
+from smartrouter.testing.plugin import broker_from_env, running_stack
 
 pytestmark = pytest.mark.integration
 

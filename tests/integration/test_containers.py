@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from streams.containers import (
+from smartrouter.testing.containers import (
     ContainerError,
     TansuContainer,
     build_tansu_image,
@@ -29,7 +29,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 def test_import_has_no_side_effects() -> None:
     """Importing the module must not pull in docker/testcontainers/aiokafka or touch env."""
     code = (
-        "import os, sys; import streams.containers; "
+        "import os, sys; import smartrouter.testing.containers; "
         "heavy = {'docker', 'testcontainers', 'aiokafka'} & set(sys.modules); "
         "assert not heavy, heavy; "
         "assert 'TESTCONTAINERS_RYUK_DISABLED' not in os.environ"

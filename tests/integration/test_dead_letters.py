@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from schemas.common import MAX_MESSAGE_BYTES
-from tests.integration.builders import intent, profile
+from smartrouter.schemas.common import MAX_MESSAGE_BYTES
+from smartrouter.testing.builders import intent, profile
 
 pytestmark = pytest.mark.integration
 

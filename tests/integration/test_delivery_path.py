@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from streams.testing import running_stack
-from tests.aws_fakes import FakeAws
-from tests.integration.builders import consent, intent, profile
+from smartrouter.testing.aws_fakes import FakeAws
+from smartrouter.testing.builders import consent, intent, profile
+from smartrouter.testing.plugin import running_stack
 
 pytestmark = pytest.mark.integration
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "aws-events"

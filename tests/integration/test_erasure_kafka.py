@@ -18,16 +18,16 @@ from typing import Any
 
 import pytest
 
-from streams.admin import (
+from smartrouter.config.settings import Settings
+from smartrouter.streams.admin import (
     changelog_topic,
     config_drift,
     describe_configs,
     ensure_topics,
     wanted_topics,
 )
-from streams.settings import Settings
-from streams.testing import running_stack
-from tests.integration.builders import consent, daytime_zone, intent, profile
+from smartrouter.testing.builders import consent, daytime_zone, intent, profile
+from smartrouter.testing.plugin import running_stack
 
 pytestmark = pytest.mark.integration
 
@@ -56,7 +56,7 @@ def test_topics_are_declared_with_their_retention_and_cleanup_policy(smartrouter
 def changelog(stack: Any, table: str) -> list[tuple[int, int, Any, Any]]:
     """(partition, offset, key, value) of every record of a table's changelog, value None
     for a tombstone (keys and values are JSON)."""
-    from streams.clients import read_topic
+    from smartrouter.streams.clients import read_topic
 
     async def collect() -> list[tuple[int, int, Any, Any]]:
         out = []

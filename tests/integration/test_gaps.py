@@ -1,4 +1,4 @@
-"""streams.gaps: offsets faust skips around an assignment are found and read back."""
+"""streams.compat.gaps: offsets faust skips around an assignment are found and read back."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.structs import OffsetAndMetadata
 
-from streams.gaps import GapGuard
+from smartrouter.streams.compat.gaps import GapGuard
 
 pytestmark = pytest.mark.integration
 

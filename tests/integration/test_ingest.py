@@ -17,11 +17,11 @@ from typing import Any
 
 import pytest
 
-from streams.admin import ensure_topics, list_topics
-from streams.broker import free_port
-from streams.clients import read_topic
-from streams.ingest import IngestConfig, IngestError, build_sqs_client, ingest_sqs
-from streams.settings import Settings
+from smartrouter.adapters.sqs_ingest import IngestConfig, IngestError, build_sqs_client, ingest_sqs
+from smartrouter.config.settings import Settings
+from smartrouter.local.broker import free_port
+from smartrouter.streams.admin import ensure_topics, list_topics
+from smartrouter.streams.clients import read_topic
 
 pytestmark = pytest.mark.integration
 
@@ -138,7 +138,7 @@ def cli(args: list[str], settings_env: dict[str, str], timeout_s: float = 90) ->
     env = {k: v for k, v in os.environ.items() if not k.startswith("SMARTROUTER_")}
     env.update(AWS_ENV)
     env.update(settings_env)
-    return subprocess.run([sys.executable, "-m", "streams.cli", "ingest", "sqs", *args],
+    return subprocess.run([sys.executable, "-m", "smartrouter.cli.main", "ingest", "sqs", *args],
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout_s)
 
 
@@ -222,7 +222,7 @@ def test_max_messages_bounds_a_run(sqs, queue_url, settings):
 
 
 def test_a_missing_topic_fails_before_anything_is_received(sqs, queue_url, smartrouter_broker):
-    from streams.ingest import run_ingest
+    from smartrouter.adapters.sqs_ingest import run_ingest
 
     put(sqs, queue_url, [GARBAGE])
     config = IngestConfig(queue_url=queue_url, bootstrap=smartrouter_broker.bootstrap,
@@ -240,7 +240,7 @@ def test_kafka_failing_mid_run_deletes_nothing_and_releases_the_batch(sqs, queue
     so nothing is deleted, and the batch is visible again at once (not after the timeout)."""
     from aiokafka import AIOKafkaProducer
 
-    from streams.broker import embedded_broker
+    from smartrouter.local.broker import embedded_broker
 
     bodies = list(events().values())
     put(sqs, queue_url, bodies)

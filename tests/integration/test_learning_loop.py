@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from streams.testing import running_stack
-from tests.integration.builders import consent, daytime_zone, profile
+from smartrouter.testing.builders import consent, daytime_zone, profile
+from smartrouter.testing.plugin import running_stack
 
 pytestmark = pytest.mark.integration
 

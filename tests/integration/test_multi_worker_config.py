@@ -6,8 +6,8 @@ every worker must still see every campaign (pauses, budgets, holdouts, caps).
 
 from __future__ import annotations
 
-from streams.testing import running_stack
-from tests.integration.builders import intent, profile
+from smartrouter.testing.builders import intent, profile
+from smartrouter.testing.plugin import running_stack
 
 PEOPLE = [f"mw-{i:03d}" for i in range(40)]
 

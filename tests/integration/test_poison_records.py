@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.integration.builders import intent, profile
+from smartrouter.testing.builders import intent, profile
 
 pytestmark = pytest.mark.integration
 
@@ -64,7 +64,7 @@ KEY_FIELD = {"customer-updates": "customer_id", "intents": "customer_id",
 
 
 def changelog_keys(stack: Any, table: str) -> set[str]:
-    from streams.clients import read_topic
+    from smartrouter.streams.clients import read_topic
 
     async def collect() -> set[str]:
         return {json.loads(r.key) async for r in read_topic(
@@ -98,7 +98,7 @@ def test_poison_between_good_records_on_every_input_topic(smartrouter_stack):
             if n < len(POISON):  # same key as the good record after it: same partition
                 records.append(POISON[n][1])
                 keys.append(key)
-        from streams.clients import produce
+        from smartrouter.streams.clients import produce
 
         asyncio.run(produce(stack.bootstrap, stack.topic(topic), list(zip(keys, records,
                                                                           strict=True))))

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from streams.testing import running_stack
-from tests.integration.builders import intent, profile
+from smartrouter.testing.builders import intent, profile
+from smartrouter.testing.plugin import running_stack
 
 pytestmark = pytest.mark.integration
 

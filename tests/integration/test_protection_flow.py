@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.integration.builders import consent, daytime_zone, intent, profile
+from smartrouter.testing.builders import consent, daytime_zone, intent, profile
 
 pytestmark = pytest.mark.integration
 

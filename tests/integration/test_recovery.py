@@ -1,7 +1,7 @@
 """Invariants 1, 2 and 6 through a kill -9 of the worker on the embedded broker.
 
 The embedded broker answers ListOffsets wrongly (BROKER-NOTES.md); the worker reads
-changelog highwaters from Fetch instead (streams.highwater). Without that, customer and
+changelog highwaters from Fetch instead (streams.compat.highwater). Without that, customer and
 dedupe state go missing after the restart (bench/recovery_highwater.py counts how much).
 Exactly one decision per intent through the kill comes from agents/decide.py's replay-zone
 read-back; without it the at-least-once window repeats or drops a decision now and then.
@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import pytest
 
-from streams.testing import running_stack
-from tests.integration.crash_scenario import run_crash_scenario
+from smartrouter.testing.crash_scenario import run_crash_scenario
+from smartrouter.testing.plugin import running_stack
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

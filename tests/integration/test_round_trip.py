@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from tests.integration.builders import intent, profile
+from smartrouter.testing.builders import intent, profile
 
 pytestmark = pytest.mark.integration
 

@@ -14,12 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from sim.campaigns import CampaignPlan, plan_campaigns
-from sim.population import generate_population
-from sim.runner import run_world
-from streams.clock import Clock
-from streams.settings import Settings
-from streams.testing import running_stack
+from smartrouter.config.settings import Settings
+from smartrouter.engine.clock import Clock
+from smartrouter.sim.campaigns import CampaignPlan, plan_campaigns
+from smartrouter.sim.population import generate_population
+from smartrouter.sim.runner import run_world
+from smartrouter.testing.plugin import running_stack
 
 pytestmark = pytest.mark.integration
 

@@ -17,8 +17,7 @@ import time
 
 import pytest
 
-from streams.testing import running_stack
-from tests.integration.lake_helpers import (
+from smartrouter.testing.lake_helpers import (
     decision,
     delivery,
     duplicates,
@@ -28,6 +27,7 @@ from tests.integration.lake_helpers import (
     topic_count,
     wait_lake,
 )
+from smartrouter.testing.plugin import running_stack
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

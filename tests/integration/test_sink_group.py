@@ -13,15 +13,15 @@ from collections import Counter
 
 import pytest
 
-from streams.admin import ensure_topics
-from streams.clients import produce
-from streams.lake.catalog import lake_catalog, load_lake_table
-from streams.lake.config import LakeSettings
-from streams.lake.maintain import data_file_count
-from streams.lake.offsets import committed_offsets
-from streams.lake.sink import LakeSink
-from streams.settings import Settings
-from tests.integration.lake_helpers import delivery
+from smartrouter.adapters.lake.catalog import lake_catalog, load_lake_table
+from smartrouter.adapters.lake.config import LakeSettings
+from smartrouter.adapters.lake.maintain import data_file_count
+from smartrouter.adapters.lake.offsets import committed_offsets
+from smartrouter.adapters.lake.sink import LakeSink
+from smartrouter.config.settings import Settings
+from smartrouter.streams.admin import ensure_topics
+from smartrouter.streams.clients import produce
+from smartrouter.testing.lake_helpers import delivery
 
 pytestmark = pytest.mark.integration
 EVENTS = 3_000

@@ -22,10 +22,10 @@ from pathlib import Path
 
 import pytest
 
-from streams.lake.catalog import load_lake_table
-from streams.testing import running_stack
-from tests.integration.builders import intent, profile
-from tests.integration.lake_helpers import lake_count, lake_of, topic_count
+from smartrouter.adapters.lake.catalog import load_lake_table
+from smartrouter.testing.builders import intent, profile
+from smartrouter.testing.lake_helpers import lake_count, lake_of, topic_count
+from smartrouter.testing.plugin import running_stack
 
 pytestmark = pytest.mark.integration
 BODY = {"sms": {"body": "Your code is ready"}, "email": {"subject": "Hi", "body": "Hello"}}
@@ -48,7 +48,7 @@ def lake_caught_up(stack, catalog) -> bool:
 def report_json(data_dir: Path) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SMARTROUTER_")}
     env["SMARTROUTER_DATA_DIR"] = str(data_dir)
-    out = subprocess.run([sys.executable, "-m", "streams.cli", "report", "--json"], env=env,
+    out = subprocess.run([sys.executable, "-m", "cli.main", "report", "--json"], env=env,
                          capture_output=True, text=True, timeout=120, check=True)
     return json.loads(out.stdout)
 

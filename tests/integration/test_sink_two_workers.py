@@ -6,10 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from streams.lake.catalog import lake_catalog
-from streams.lake.config import LakeSettings
-from streams.testing import StackHandle
-from tests.integration.lake_helpers import (
+from smartrouter.adapters.lake.catalog import lake_catalog
+from smartrouter.adapters.lake.config import LakeSettings
+from smartrouter.testing.lake_helpers import (
     decision,
     delivery,
     duplicates,
@@ -17,6 +16,7 @@ from tests.integration.lake_helpers import (
     topic_count,
     wait_lake,
 )
+from smartrouter.testing.plugin import StackHandle
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 N = 6_000

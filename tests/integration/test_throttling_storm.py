@@ -1,5 +1,5 @@
 """Ambiguous timeouts and throttling storms against a local AWS endpoint, through the real
-send agent (embedded broker, real botocore requests to tests.aws_fakes.FakeAws):
+send agent (embedded broker, real botocore requests to smartrouter.testing.aws_fakes.FakeAws):
 
 * a read timeout after the request reached AWS is not retried and not moved to another
   channel: one request, ``failed / unconfirmed``;
@@ -19,9 +19,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from streams.testing import StackHandle, running_stack
-from tests.aws_fakes import FakeAws, Reply
-from tests.integration.builders import intent, profile
+from smartrouter.testing.aws_fakes import FakeAws, Reply
+from smartrouter.testing.builders import intent, profile
+from smartrouter.testing.plugin import StackHandle, running_stack
 
 pytestmark = pytest.mark.integration
 

@@ -25,12 +25,12 @@ from collections.abc import Callable
 import pytest
 from aiokafka import AIOKafkaProducer, TopicPartition
 
-from streams.broker import free_port
-from streams.clients import produce, read_topic
-from streams.highwater import fetch_highwaters
-from streams.lag import wait_caught_up
+from smartrouter.local.broker import free_port
+from smartrouter.streams.clients import produce, read_topic
+from smartrouter.streams.compat.highwater import fetch_highwaters
+from smartrouter.streams.lag import wait_caught_up
+from smartrouter.testing.builders import intent, profile
 from tests.cli_helpers import SMARTROUTER, alive, children_of, cli_env, cmdline, group_members
-from tests.integration.builders import intent, profile
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

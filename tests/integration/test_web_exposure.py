@@ -12,7 +12,7 @@ import urllib.request
 
 import pytest
 
-from streams.testing import running_stack
+from smartrouter.testing.plugin import running_stack
 
 pytestmark = pytest.mark.integration
 
@@ -77,7 +77,7 @@ def test_a_configured_token_is_required(smartrouter_broker, tmp_path):
 def test_non_loopback_bind_without_token_is_refused_in_one_line(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("SMARTROUTER_")}
     env.update(SMARTROUTER_WEB_BIND="0.0.0.0", SMARTROUTER_DATA_DIR=str(tmp_path))
-    done = subprocess.run([sys.executable, "-m", "streams.cli", "worker"], env=env,
+    done = subprocess.run([sys.executable, "-m", "smartrouter.cli.main", "worker"], env=env,
                           capture_output=True, text=True, timeout=120)
     assert done.returncode != 0
     lines = [line for line in done.stderr.splitlines() if line.strip()]

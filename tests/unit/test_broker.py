@@ -1,4 +1,4 @@
-"""streams.broker (a real Tansu process) and streams.highwater against a real broker."""
+"""local.broker (a real Tansu process) and streams.compat.highwater against a real broker."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-from streams.admin import list_topics
-from streams.broker import BrokerError, EmbeddedBroker, free_port, tansu_binary
-from streams.highwater import fetch_highwaters
+from smartrouter.local.broker import BrokerError, EmbeddedBroker, free_port, tansu_binary
+from smartrouter.streams.admin import list_topics
+from smartrouter.streams.compat.highwater import fetch_highwaters
 
 integration = pytest.mark.integration
 

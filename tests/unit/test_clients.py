@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
-from schemas.common import MAX_MESSAGE_BYTES
-from schemas.topics import topic_spec
-from streams.clients import key_of, prepare_lines
+from smartrouter.schemas.common import MAX_MESSAGE_BYTES
+from smartrouter.schemas.topics import topic_spec
+from smartrouter.streams.clients import key_of, prepare_lines
 
 INTENTS = topic_spec("intents")
 UPDATES = topic_spec("customer-updates")

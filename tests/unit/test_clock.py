@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from streams.clock import Clock
-from streams.settings import Settings
+from smartrouter.config.settings import Settings
+from smartrouter.engine.clock import Clock
 
 ORIGIN = datetime(2026, 3, 1, 0, 0, tzinfo=UTC)
 

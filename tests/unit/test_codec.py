@@ -9,11 +9,11 @@ import pytest
 from aiokafka.partitioner import DefaultPartitioner
 from pydantic import TypeAdapter
 
-from schemas.common import MAX_MESSAGE_BYTES
-from schemas.customers import CUSTOMER_UPDATE_ADAPTER, ProfileUpdate
-from schemas.dead_letters import DeadLetter
-from schemas.intents import CampaignIntent
-from streams.codec import Source, decode, encode, expected_partition
+from smartrouter.schemas.common import MAX_MESSAGE_BYTES
+from smartrouter.schemas.customers import CUSTOMER_UPDATE_ADAPTER, ProfileUpdate
+from smartrouter.schemas.dead_letters import DeadLetter
+from smartrouter.schemas.intents import CampaignIntent
+from smartrouter.streams.codec import Source, decode, encode, expected_partition
 
 INTENT = TypeAdapter(CampaignIntent)
 PARTITIONS = 4

@@ -1,4 +1,4 @@
-"""engine.decide and engine.customer_state: pure rules, fixed clock."""
+"""smartrouter.engine.decide and smartrouter.engine.customer_state: pure rules, fixed clock."""
 
 from __future__ import annotations
 
@@ -6,12 +6,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from engine.customer_state import apply_profile, contacts
-from engine.decide import MODEL_VERSION, decide
-from schemas.common import Channel
-from schemas.customers import ProfileUpdate
-from schemas.decisions import Action, ChosenBy, Decision, Reason
-from schemas.intents import CampaignIntent
+from smartrouter.engine.customer_state import apply_profile, contacts
+from smartrouter.engine.decide import MODEL_VERSION, decide
+from smartrouter.schemas.common import Channel
+from smartrouter.schemas.customers import ProfileUpdate
+from smartrouter.schemas.decisions import Action, ChosenBy, Decision, Reason
+from smartrouter.schemas.intents import CampaignIntent
 
 NOW = datetime(2026, 3, 20, 12, 0, tzinfo=UTC)
 

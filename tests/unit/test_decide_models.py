@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from engine.decide import plan
-from engine.feedback import Example
-from engine.holdout import in_holdout
-from engine.model_set import ModelSet
-from schemas.decisions import Action, ChosenBy, Reason
-from schemas.intents import CampaignIntent
+from smartrouter.engine.decide import plan
+from smartrouter.engine.feedback import Example
+from smartrouter.engine.holdout import in_holdout
+from smartrouter.engine.model_set import ModelSet
+from smartrouter.schemas.decisions import Action, ChosenBy, Reason
+from smartrouter.schemas.intents import CampaignIntent
 
 NOON_BERLIN = datetime(2026, 11, 18, 11, 0, tzinfo=UTC)  # a Wednesday, 12:00 in Berlin
 STATE = {"contacts": {"sms": "+4930123456", "email": "a@example.com"},

@@ -13,11 +13,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine.normalize import NormalizeError, normalize
-from schemas.dead_letters import DeadLetter, DeadLetterErrorType
-from schemas.examples import EXAMPLES
-from schemas.topics import TOPICS
-from streams.codec import Source, decode
+from smartrouter.engine.normalize import NormalizeError, normalize
+from smartrouter.schemas.dead_letters import DeadLetter, DeadLetterErrorType
+from smartrouter.schemas.examples import EXAMPLES
+from smartrouter.schemas.topics import TOPICS
+from smartrouter.streams.codec import Source, decode
 
 INPUT_TOPICS = [spec for spec in TOPICS if spec.produced_externally]
 KNOWN_REASONS = {str(kind) for kind in DeadLetterErrorType}

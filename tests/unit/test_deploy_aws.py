@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 import yaml
 
-from engine.normalize import ses, sms_voice, whatsapp
-from engine.normalize.envelope import EVENTBRIDGE_SOURCES
-from streams.ingest import ACK_MARGIN_S, IngestConfig
+from smartrouter.adapters.sqs_ingest import ACK_MARGIN_S, IngestConfig
+from smartrouter.engine.normalize import ses, sms_voice, whatsapp
+from smartrouter.engine.normalize.envelope import EVENTBRIDGE_SOURCES
 
 TEMPLATE = Path(__file__).resolve().parents[2] / "deploy" / "aws" / "delivery-events.yaml"
 

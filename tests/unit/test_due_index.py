@@ -1,6 +1,6 @@
 """The due-time index the tick agents use instead of scanning their tables."""
 
-from engine.due_index import DueIndex
+from smartrouter.engine.due_index import DueIndex
 
 
 def test_pops_only_what_is_due_oldest_first_per_partition() -> None:

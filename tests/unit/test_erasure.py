@@ -1,13 +1,13 @@
-"""Which table entries an erasure deletes (engine.erasure, pure)."""
+"""Which table entries an erasure deletes (smartrouter.engine.erasure, pure)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from engine.customer_state import ERASED, apply_profile, apply_update
-from engine.erasure import plan_erasure
-from schemas.customers import EraseRequest, ProfileUpdate
-from schemas.delivery import DeliveryType
+from smartrouter.engine.customer_state import ERASED, apply_profile, apply_update
+from smartrouter.engine.erasure import plan_erasure
+from smartrouter.schemas.customers import EraseRequest, ProfileUpdate
+from smartrouter.schemas.delivery import DeliveryType
 
 NOW = datetime(2025, 3, 1, 12, tzinfo=UTC)
 

@@ -9,8 +9,8 @@ import sys
 import pytest
 from typer.testing import CliRunner
 
-from engine.guardrail import CUES, GuardrailResult, LocalGuardrail, cue_hits
-from engine.guardrail_cli import guardrail_app
+from smartrouter.cli.guardrail import guardrail_app
+from smartrouter.engine.guardrail import CUES, GuardrailResult, LocalGuardrail, cue_hits
 
 
 @pytest.fixture(scope="module")
@@ -128,7 +128,7 @@ def test_model_version_names_the_lexicon(guard: LocalGuardrail) -> None:
 
 def test_import_is_cheap_and_does_not_load_the_lexicon() -> None:
     code = (
-        "import sys, engine.guardrail as g\n"
+        "import sys, smartrouter.engine.guardrail as g\n"
         "assert 'vaderSentiment.vaderSentiment' not in sys.modules\n"
         "assert g._analyzer.cache_info().currsize == 0\n"
         "g.LocalGuardrail().score(['hi'])\n"

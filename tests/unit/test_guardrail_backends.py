@@ -1,12 +1,12 @@
-"""engine.guardrail_backends: the factory wires settings into the chosen backend."""
+"""smartrouter.adapters.guardrail.backends: the factory wires settings into the chosen backend."""
 
 from __future__ import annotations
 
 import pytest
 
-from engine.guardrail import LocalGuardrail
-from engine.guardrail_backends import BACKENDS, GuardrailConfig, build_guardrail
-from engine.guardrail_bedrock import BedrockGuardrail
+from smartrouter.adapters.guardrail.backends import BACKENDS, GuardrailConfig, build_guardrail
+from smartrouter.adapters.guardrail.bedrock import BedrockGuardrail
+from smartrouter.engine.guardrail import LocalGuardrail
 
 
 def test_unknown_backend_is_a_clear_error() -> None:

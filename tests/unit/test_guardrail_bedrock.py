@@ -23,15 +23,15 @@ from urllib.parse import unquote
 import pytest
 from typer.testing import CliRunner
 
-from engine.guardrail import LocalGuardrail
-from engine.guardrail_bedrock import (
+from smartrouter.adapters.guardrail.bedrock import (
     MAX_TOKENS,
     BedrockGuardrail,
     CircuitBreaker,
     ReplyError,
     parse_reply,
 )
-from engine.guardrail_cli import guardrail_app
+from smartrouter.cli.guardrail import guardrail_app
+from smartrouter.engine.guardrail import LocalGuardrail
 
 MODEL_ID = "anthropic.claude-3-haiku-20240307-v1:0"
 LOCAL = LocalGuardrail()
@@ -348,7 +348,7 @@ def test_texts_never_reach_the_logs(server: ConverseServer,
 def test_import_and_construction_do_not_load_boto3() -> None:
     code = (
         "import sys\n"
-        "from engine.guardrail_backends import GuardrailConfig, build_guardrail\n"
+        "from smartrouter.adapters.guardrail.backends import GuardrailConfig, build_guardrail\n"
         "g = build_guardrail(GuardrailConfig(backend='bedrock'))\n"
         "assert type(g).__name__ == 'BedrockGuardrail'\n"
         "assert 'boto3' not in sys.modules and 'botocore' not in sys.modules\n"

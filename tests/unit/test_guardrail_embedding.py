@@ -16,10 +16,10 @@ from importlib import resources
 
 import pytest
 
-from engine import guardrail_embedding as ge
-from engine.guardrail import TICKET_BOOST
-from engine.guardrail_backends import GuardrailConfig, build_guardrail
-from engine.guardrail_embedding import EmbeddingGuardrail, load_classifier
+from smartrouter.adapters.guardrail.backends import GuardrailConfig, build_guardrail
+from smartrouter.adapters.guardrail.embedding import EmbeddingGuardrail, load_classifier
+from smartrouter.adapters.guardrail import embedding as ge
+from smartrouter.engine.guardrail import TICKET_BOOST
 
 HAS_EXTRA = all(
     importlib.util.find_spec(name) is not None
@@ -144,7 +144,7 @@ def test_factory_uses_the_classifiers_own_threshold_not_the_local_one() -> None:
 
 
 def test_shipped_classifier_file_has_the_documented_keys() -> None:
-    raw = resources.files("engine").joinpath("models/guardrail_embedding.json").read_bytes()
+    raw = resources.files("smartrouter.adapters.guardrail").joinpath("models/guardrail_embedding.json").read_bytes()
     data = json.loads(raw)
     assert data.keys() >= ge.REQUIRED_KEYS
     assert data["format"] == ge.FORMAT
@@ -172,7 +172,7 @@ def test_shipped_classifier_file_has_the_documented_keys() -> None:
     ],
 )
 def test_a_broken_classifier_file_is_refused(breakage) -> None:
-    data = json.loads(resources.files("engine").joinpath(ge.CLASSIFIER_FILE).read_bytes())
+    data = json.loads(resources.files("smartrouter.adapters.guardrail").joinpath(ge.CLASSIFIER_FILE).read_bytes())
     breakage(data)
     with pytest.raises(ValueError):
         load_classifier(json.dumps(data).encode())
@@ -204,7 +204,7 @@ def test_missing_extra_is_a_clear_error(
 
 def test_import_is_cheap() -> None:
     code = (
-        "import sys, engine.guardrail_embedding\n"
+        "import sys, smartrouter.adapters.guardrail.embedding\n"
         "heavy = {'torch', 'numpy', 'sentence_transformers', 'transformers'} & set(sys.modules)\n"
         "assert not heavy, heavy\n"
     )

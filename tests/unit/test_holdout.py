@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.holdout import holdout_bucket, in_holdout
+from smartrouter.engine.holdout import holdout_bucket, in_holdout
 
 N = 20_000
 IDS = [f"cust-{i:06d}" for i in range(N)]
@@ -85,7 +85,7 @@ def test_pinned_values(customer, campaign, bucket, half):
 
 
 def test_stable_across_processes_with_different_hash_seeds():
-    code = ("from engine.holdout import holdout_bucket\n"
+    code = ("from smartrouter.engine.holdout import holdout_bucket\n"
             "print([holdout_bucket(f'cust-{i}', 'spring') for i in range(50)])")
     outputs = set()
     for seed in ("1", "2", "random"):

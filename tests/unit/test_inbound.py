@@ -6,12 +6,12 @@ from datetime import UTC, datetime
 
 import pytest
 
-from engine import customer_state as cs
-from engine.guardrail import LocalGuardrail
-from engine.inbound import apply_inbound
-from engine.keywords import Keyword, classify
-from schemas.common import Channel
-from schemas.inbound import InboundMessage
+from smartrouter.engine import customer_state as cs
+from smartrouter.engine.guardrail import LocalGuardrail
+from smartrouter.engine.inbound import apply_inbound
+from smartrouter.engine.keywords import Keyword, classify
+from smartrouter.schemas.common import Channel
+from smartrouter.schemas.inbound import InboundMessage
 
 NOW = datetime(2026, 3, 20, 12, 0, tzinfo=UTC)
 GUARDRAIL = LocalGuardrail()

@@ -1,4 +1,4 @@
-"""The delivery-raw key an SQS body yields (streams.ingest.provider_message_id) and the
+"""The delivery-raw key an SQS body yields (adapters.sqs_ingest.provider_message_id) and the
 ingest's config bounds. The bodies are AWS's published samples (tests/fixtures/aws-events);
 envelopes AWS does not publish whole are built here and marked as derived."""
 
@@ -13,9 +13,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.normalize import IntentRef, NormalizeError, normalize
-from schemas.common import Channel
-from streams.ingest import MAX_KEY_CHARS, IngestConfig, IngestStats, provider_message_id
+from smartrouter.adapters.sqs_ingest import (
+    MAX_KEY_CHARS,
+    IngestConfig,
+    IngestStats,
+    provider_message_id,
+)
+from smartrouter.engine.normalize import IntentRef, NormalizeError, normalize
+from smartrouter.schemas.common import Channel
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "aws-events"
 SES_ID = "EXAMPLE7c191be45-e9aedb9a-02f9-4d12-a87d-dd0099a07f8a-000000"

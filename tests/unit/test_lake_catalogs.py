@@ -13,13 +13,13 @@ from pathlib import Path
 import pytest
 from test_lake_helpers import DAY2, decision, rows
 
-from schemas.decisions import Decision
-from streams.lake.catalog import catalog_properties, lake_catalog
-from streams.lake.config import LakeSettings
-from streams.lake.maintain import maintain
-from streams.lake.offsets import committed_offsets
-from streams.lake.report import funnel
-from streams.lake.writer import LakeWriter
+from smartrouter.adapters.lake.catalog import catalog_properties, lake_catalog
+from smartrouter.adapters.lake.config import LakeSettings
+from smartrouter.adapters.lake.maintain import maintain
+from smartrouter.adapters.lake.offsets import committed_offsets
+from smartrouter.adapters.lake.report import funnel
+from smartrouter.adapters.lake.writer import LakeWriter
+from smartrouter.schemas.decisions import Decision
 
 CREDS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
          "AWS_SESSION_TOKEN": "testing", "AWS_EC2_METADATA_DISABLED": "true"}

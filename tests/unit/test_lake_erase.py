@@ -7,13 +7,13 @@ import datetime as dt
 import pyarrow.parquet as pq
 from test_lake_helpers import decision, delivery, local_catalog, rows, send_request
 
-from schemas.decisions import Decision
-from schemas.delivery import DeliveryEvent
-from schemas.outbox import SendRequest
-from streams.lake.erase import erase_customer
-from streams.lake.maintain import expire
-from streams.lake.offsets import committed_offsets
-from streams.lake.writer import LakeWriter
+from smartrouter.adapters.lake.erase import erase_customer
+from smartrouter.adapters.lake.maintain import expire
+from smartrouter.adapters.lake.offsets import committed_offsets
+from smartrouter.adapters.lake.writer import LakeWriter
+from smartrouter.schemas.decisions import Decision
+from smartrouter.schemas.delivery import DeliveryEvent
+from smartrouter.schemas.outbox import SendRequest
 
 
 def test_erasure_removes_the_customers_rows_everywhere(tmp_path) -> None:
@@ -50,7 +50,7 @@ def test_erasure_removes_the_customers_rows_everywhere(tmp_path) -> None:
 
 
 def test_a_batch_of_erasures_is_one_commit_per_table(tmp_path) -> None:
-    from streams.lake.erase import erase_customers
+    from smartrouter.adapters.lake.erase import erase_customers
 
     catalog = local_catalog(tmp_path)
     writer = LakeWriter(catalog, "decisions", Decision)

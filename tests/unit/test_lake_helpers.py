@@ -7,11 +7,11 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from schemas.decisions import Decision
-from schemas.delivery import DeliveryEvent
-from schemas.outbox import SendRequest
-from streams.lake.catalog import lake_catalog
-from streams.lake.config import LakeSettings
+from smartrouter.adapters.lake.catalog import lake_catalog
+from smartrouter.adapters.lake.config import LakeSettings
+from smartrouter.schemas.decisions import Decision
+from smartrouter.schemas.delivery import DeliveryEvent
+from smartrouter.schemas.outbox import SendRequest
 
 DAY1 = dt.datetime(2025, 1, 30, 9, 0, tzinfo=dt.UTC)
 DAY2 = dt.datetime(2025, 1, 31, 23, 30, tzinfo=dt.UTC)

@@ -9,11 +9,15 @@ import time
 
 from test_lake_helpers import DAY1, DAY2, decision, local_catalog, rows
 
-from schemas.decisions import Decision
-from streams.lake.maintain import compact, data_file_count, expire, maintain
-from streams.lake.offsets import MAINTENANCE_PROPERTY, OFFSETS_PROPERTY, committed_offsets
-from streams.lake.orphans import remove_orphans
-from streams.lake.writer import LakeWriter
+from smartrouter.adapters.lake.maintain import compact, data_file_count, expire, maintain
+from smartrouter.adapters.lake.offsets import (
+    MAINTENANCE_PROPERTY,
+    OFFSETS_PROPERTY,
+    committed_offsets,
+)
+from smartrouter.adapters.lake.orphans import remove_orphans
+from smartrouter.adapters.lake.writer import LakeWriter
+from smartrouter.schemas.decisions import Decision
 
 FAR_FUTURE = dt.datetime(2100, 1, 1, tzinfo=dt.UTC)
 

@@ -13,10 +13,10 @@ import pytest
 from test_lake_helpers import DAY2, decision, delivery, local_catalog
 from typer.testing import CliRunner
 
-from schemas.decisions import Decision
-from schemas.delivery import DeliveryEvent
-from streams.lake.report import funnel
-from streams.lake.writer import LakeWriter
+from smartrouter.adapters.lake.report import funnel
+from smartrouter.adapters.lake.writer import LakeWriter
+from smartrouter.schemas.decisions import Decision
+from smartrouter.schemas.delivery import DeliveryEvent
 
 
 @pytest.fixture
@@ -94,7 +94,7 @@ def test_an_empty_lake_reports_zeros(tmp_path) -> None:
 
 
 def test_report_command_reads_the_lake_of_the_data_dir(lake, monkeypatch) -> None:
-    from streams.cli import app
+    from smartrouter.cli.main import app
 
     data_dir, _ = lake
     monkeypatch.setenv("SMARTROUTER_DATA_DIR", str(data_dir))
@@ -120,7 +120,7 @@ def test_report_command_reads_the_lake_of_the_data_dir(lake, monkeypatch) -> Non
 
 
 def test_maintain_command(lake, monkeypatch) -> None:
-    from streams.cli import app
+    from smartrouter.cli.main import app
 
     data_dir, _ = lake
     monkeypatch.setenv("SMARTROUTER_DATA_DIR", str(data_dir))

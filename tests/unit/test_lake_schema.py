@@ -21,11 +21,8 @@ from pyiceberg.types import (
 )
 from test_lake_helpers import decision, local_catalog, rows, send_request
 
-from schemas.common import E164Phone, Email, OutputModel
-from schemas.decisions import Decision
-from schemas.outbox import SendRequest
-from streams.lake.catalog import ensure_table
-from streams.lake.schema import (
+from smartrouter.adapters.lake.catalog import ensure_table
+from smartrouter.adapters.lake.schema import (
     LAKE_TABLES,
     PiiFieldError,
     TableSpec,
@@ -34,7 +31,10 @@ from streams.lake.schema import (
     partition_spec,
     spec_for,
 )
-from streams.lake.writer import LakeWriter
+from smartrouter.adapters.lake.writer import LakeWriter
+from smartrouter.schemas.common import E164Phone, Email, OutputModel
+from smartrouter.schemas.decisions import Decision
+from smartrouter.schemas.outbox import SendRequest
 
 
 class Colour(enum.StrEnum):

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-PROBE = ("import agents.sink; from streams.app import app; "
+PROBE = ("import smartrouter.agents.sink; from smartrouter.streams.app import app; "
          "print('LakeSinkService' in {s.__name__ for s in app._extra_services})")
 
 

@@ -10,10 +10,10 @@ from pydantic import ValidationError
 from pyiceberg.expressions import EqualTo
 from test_lake_helpers import DAY1, DAY2, decision, local_catalog, rows
 
-from schemas.decisions import Decision
-from streams.lake.offsets import OFFSETS_PROPERTY, committed_offsets
-from streams.lake.rows import to_arrow
-from streams.lake.writer import LakeWriter
+from smartrouter.adapters.lake.offsets import OFFSETS_PROPERTY, committed_offsets
+from smartrouter.adapters.lake.rows import to_arrow
+from smartrouter.adapters.lake.writer import LakeWriter
+from smartrouter.schemas.decisions import Decision
 
 
 class Clock:

@@ -6,12 +6,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from engine import customer_state as cs
-from engine.feedback import apply_delivery, timeout_example
-from engine.learning import Pending, context_features, is_due, outcome_of, pending_for
-from engine.model_set import ModelSet
-from schemas.common import Channel
-from schemas.delivery import DeliveryEvent, DeliveryType
+from smartrouter.engine import customer_state as cs
+from smartrouter.engine.feedback import apply_delivery, timeout_example
+from smartrouter.engine.learning import Pending, context_features, is_due, outcome_of, pending_for
+from smartrouter.engine.model_set import ModelSet
+from smartrouter.schemas.common import Channel
+from smartrouter.schemas.delivery import DeliveryEvent, DeliveryType
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 STATE = {"contacts": {"sms": "+15550100001", "email": "a@example.com"},

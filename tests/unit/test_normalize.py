@@ -19,10 +19,10 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from engine.events_cli import events_app, split_records
-from engine.normalize import IntentRef, NormalizeError, ReasonCode, normalize
-from schemas.common import Channel
-from schemas.delivery import DeliveryEvent, DeliveryType
+from smartrouter.cli.events import events_app, split_records
+from smartrouter.engine.normalize import IntentRef, NormalizeError, ReasonCode, normalize
+from smartrouter.schemas.common import Channel
+from smartrouter.schemas.delivery import DeliveryEvent, DeliveryType
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "aws-events"
 IDS = {"intent_id": "intent-42", "customer_id": "cust-7", "campaign_id": "spring-sale"}
@@ -675,7 +675,7 @@ def test_cli_reads_stdin_and_exits_zero_when_all_records_pass():
 
 
 def test_cli_is_registered_on_the_smartrouter_app(tmp_path):
-    from streams.cli import app
+    from smartrouter.cli.main import app
 
     path = tmp_path / "one.json"
     path.write_text(json.dumps(with_tags(load("ses-click.json"))), encoding="utf-8")

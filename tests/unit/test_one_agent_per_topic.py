@@ -8,13 +8,13 @@ import importlib
 import pkgutil
 from collections import Counter
 
-import agents
-from streams.app import app
+from smartrouter import agents
+from smartrouter.streams.app import app
 
 
 def test_no_topic_is_consumed_by_two_agents():
     for module in pkgutil.iter_modules(agents.__path__):
-        importlib.import_module(f"agents.{module.name}")
+        importlib.import_module(f"smartrouter.agents.{module.name}")
     topics = Counter(str(agent.channel) for agent in app.agents.values())
     assert topics, "no agent found"
     shared = {topic: n for topic, n in topics.items() if n > 1}

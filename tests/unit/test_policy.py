@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from engine.policy import BanditPolicy, parse_history, shrink
+from smartrouter.engine.policy import BanditPolicy, parse_history, shrink
 
 CHANNELS = ["sms", "whatsapp", "email", "push"]
 # P(engage | segment, channel): one clearly best channel per segment, a 0.2 gap.
@@ -203,7 +203,7 @@ def test_any_context_and_large_numbers_stay_finite() -> None:
 
 def test_import_has_no_heavy_side_effects() -> None:
     code = (
-        "import sys, engine.policy, engine.replay, engine.policy_cli\n"
+        "import sys, smartrouter.engine.policy, smartrouter.engine.replay, smartrouter.cli.policy\n"
         "assert 'river' not in sys.modules and 'numpy' not in sys.modules, 'eager import'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)

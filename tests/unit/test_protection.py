@@ -7,14 +7,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from engine import customer_state as cs
-from engine.decide import decide
-from engine.protection import Policy
-from engine.quiet_hours import QuietHours, customer_zones, earliest_send
-from schemas.common import Channel
-from schemas.customers import CUSTOMER_UPDATE_ADAPTER
-from schemas.decisions import Action, Reason
-from schemas.intents import CampaignIntent
+from smartrouter.engine import customer_state as cs
+from smartrouter.engine.decide import decide
+from smartrouter.engine.protection import Policy
+from smartrouter.engine.quiet_hours import QuietHours, customer_zones, earliest_send
+from smartrouter.schemas.common import Channel
+from smartrouter.schemas.customers import CUSTOMER_UPDATE_ADAPTER
+from smartrouter.schemas.decisions import Action, Reason
+from smartrouter.schemas.intents import CampaignIntent
 
 NOON_BERLIN = datetime(2026, 3, 20, 11, 0, tzinfo=UTC)  # 12:00 in Berlin (CET)
 NIGHT_BERLIN = datetime(2026, 3, 20, 22, 30, tzinfo=UTC)  # 23:30 in Berlin

@@ -14,16 +14,16 @@ from zoneinfo import ZoneInfo
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine import customer_state as cs
-from engine.decide import decide
-from engine.guardrail import LocalGuardrail
-from engine.inbound import apply_inbound
-from engine.protection import Policy, is_angry
-from engine.quiet_hours import QuietHours
-from schemas.customers import CUSTOMER_UPDATE_ADAPTER
-from schemas.decisions import Action
-from schemas.inbound import InboundMessage
-from schemas.intents import CampaignIntent
+from smartrouter.engine import customer_state as cs
+from smartrouter.engine.decide import decide
+from smartrouter.engine.guardrail import LocalGuardrail
+from smartrouter.engine.inbound import apply_inbound
+from smartrouter.engine.protection import Policy, is_angry
+from smartrouter.engine.quiet_hours import QuietHours
+from smartrouter.schemas.customers import CUSTOMER_UPDATE_ADAPTER
+from smartrouter.schemas.decisions import Action
+from smartrouter.schemas.inbound import InboundMessage
+from smartrouter.schemas.intents import CampaignIntent
 
 GUARDRAIL = LocalGuardrail()
 POLICY = Policy()
@@ -110,7 +110,7 @@ def test_invariant_3_no_marketing_without_consent_after_stop_erasure_or_anger(ev
 @given(history, st.sampled_from(STARTS))
 def test_invariant_4_no_marketing_in_quiet_hours_or_over_the_fatigue_caps(events, start):
     # An erasure ends the customer record (its send history too); a later profile starts a
-    # new customer (engine.customer_state.apply_profile), whose caps count from zero.
+    # new customer (smartrouter.engine.customer_state.apply_profile), whose caps count from zero.
     erasures_before = [sum(1 for kind, payload in events[:n]
                            if kind == "update" and payload.get("type") == "erase")
                        for n in range(len(events))]

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from streams.senders.rate_limit import BucketRegistry, TokenBucket
+from smartrouter.adapters.senders.rate_limit import BucketRegistry, TokenBucket
 
 
 class SimClock:

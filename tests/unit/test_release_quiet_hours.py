@@ -2,10 +2,10 @@
 
 from datetime import UTC, datetime, timedelta
 
-from engine.protection import Policy
-from engine.release import not_after, real_time_at, release_check
-from schemas.decisions import Reason
-from schemas.outbox import ScheduledSend
+from smartrouter.engine.protection import Policy
+from smartrouter.engine.release import not_after, real_time_at, release_check
+from smartrouter.schemas.decisions import Reason
+from smartrouter.schemas.outbox import ScheduledSend
 
 # Europe/Berlin in March is UTC+1: 20:58 local = 19:58 UTC; quiet hours from 21:00 local.
 MINUTE = datetime(2026, 3, 2, 19, 58, tzinfo=UTC)

@@ -1,4 +1,4 @@
-"""streams.render: one readable line per record, without personal data."""
+"""smartrouter.cli.render: one readable line per record, without personal data."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from streams.render import render
+from smartrouter.cli.render import render
 
 
 def line(topic: str, value: object) -> str:

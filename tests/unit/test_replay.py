@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from engine.policy import BanditPolicy
-from engine.policy_cli import policy_app
-from engine.replay import evaluate, evaluate_file, parse_event
+from smartrouter.cli.policy import policy_app
+from smartrouter.engine.policy import BanditPolicy
+from smartrouter.engine.replay import evaluate, evaluate_file, parse_event
 
 CHANNELS = ["sms", "whatsapp", "email", "push"]
 ENGAGE = {

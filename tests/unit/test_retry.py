@@ -10,15 +10,15 @@ from datetime import UTC, datetime
 
 import pytest
 
-from schemas.outbox import SendRequest
-from streams.senders.base import ErrorKind, Reason, SendError, SendResult
-from streams.senders.rate_limit import RateLimiter, TokenBucket
-from streams.senders.retry import (
+from smartrouter.adapters.senders.base import ErrorKind, Reason, SendError, SendResult
+from smartrouter.adapters.senders.rate_limit import RateLimiter, TokenBucket
+from smartrouter.adapters.senders.retry import (
     backoff_delay,
     is_final_failure,
     requeue_delay,
     send_with_retries,
 )
+from smartrouter.schemas.outbox import SendRequest
 
 NOW = datetime(2026, 3, 20, 9, 0, tzinfo=UTC)
 DESTINATION = "+15550100123"

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 import yaml
 
-from schemas import TOPICS, json_schema, topic_spec
-from schemas.examples import EXAMPLES
-from schemas.export import (
+from smartrouter.schemas import TOPICS, json_schema, topic_spec
+from smartrouter.schemas.examples import EXAMPLES
+from smartrouter.schemas.export import (
     ASYNCAPI_FILE,
     asyncapi_document,
     check_schemas,

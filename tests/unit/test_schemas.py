@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from pydantic import BaseModel, ValidationError
 
-from schemas import (
+from smartrouter.schemas import (
     ALL_CHANNELS,
     CUSTOMER_UPDATE_ADAPTER,
     MAX_MESSAGE_BYTES,
@@ -35,7 +35,7 @@ from schemas import (
     describe_validation_error,
     topic_spec,
 )
-from schemas.examples import EXAMPLES
+from smartrouter.schemas.examples import EXAMPLES
 
 PHONE = "+14155550100"
 NOW = "2025-03-20T07:00:00Z"

@@ -1,4 +1,4 @@
-"""The throttled-send window (streams.senders.requeue): when a refused send is tried again,
+"""The throttled-send window (adapters.senders.requeue): when a refused send is tried again,
 when it falls back, when it is cancelled, and the write-ahead keys of its tries. Pure."""
 
 from __future__ import annotations
@@ -8,10 +8,7 @@ from typing import Any
 
 import pytest
 
-from engine.protection import Policy
-from engine.release import release_check, send_request
-from schemas.outbox import ScheduledSend, SendRequest
-from streams.senders.requeue import (
+from smartrouter.adapters.senders.requeue import (
     THROTTLED_WINDOW_CLOSED,
     THROTTLED_WINDOW_CLOSING,
     GiveUp,
@@ -21,6 +18,9 @@ from streams.senders.requeue import (
     phase_key,
     window_end,
 )
+from smartrouter.engine.protection import Policy
+from smartrouter.engine.release import release_check, send_request
+from smartrouter.schemas.outbox import ScheduledSend, SendRequest
 
 NOW = datetime(2026, 3, 20, 9, 0, tzinfo=UTC)
 HOUR = timedelta(hours=1)

@@ -18,8 +18,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.quiet_hours import QuietHours
-from engine.send_time import (
+from smartrouter.engine.quiet_hours import QuietHours
+from smartrouter.engine.send_time import (
     DEFAULT_PRIOR,
     HOURS,
     PriorAggregator,

@@ -36,18 +36,18 @@ from botocore.exceptions import (
 from hypothesis import given
 from hypothesis import strategies as st
 
-from engine.tag_codec import decode_tag_value, encode_tag_value
-from schemas.outbox import SendRequest
-from streams.senders.aws import AwsSender
-from streams.senders.base import ErrorKind, SendError
-from streams.senders.classify import classify
-from streams.senders.config import SenderSettings
-from streams.senders.factory import build_sender
-from streams.senders.log import LogSender
-from streams.senders.payloads import email_params, sms_params, whatsapp_message
-from streams.senders.rate_limit import TokenBucket
-from streams.senders.retry import send_with_retries
-from tests.aws_fakes import FakeAws, Reply, json10_error, rest_error
+from smartrouter.adapters.senders.aws import AwsSender
+from smartrouter.adapters.senders.base import ErrorKind, SendError
+from smartrouter.adapters.senders.classify import classify
+from smartrouter.adapters.senders.config import SenderSettings
+from smartrouter.adapters.senders.factory import build_sender
+from smartrouter.adapters.senders.log import LogSender
+from smartrouter.adapters.senders.payloads import email_params, sms_params, whatsapp_message
+from smartrouter.adapters.senders.rate_limit import TokenBucket
+from smartrouter.adapters.senders.retry import send_with_retries
+from smartrouter.engine.tag_codec import decode_tag_value, encode_tag_value
+from smartrouter.schemas.outbox import SendRequest
+from smartrouter.testing.aws_fakes import FakeAws, Reply, json10_error, rest_error
 
 ROOT = Path(__file__).resolve().parents[2]
 REGION = "us-east-1"
@@ -684,7 +684,7 @@ def test_sender_settings_from_the_environment(monkeypatch: pytest.MonkeyPatch) -
 
 
 async def test_log_sender_logs_ids_only(caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.INFO, logger="streams.senders.log")
+    caplog.set_level(logging.INFO, logger="smartrouter.adapters.senders.log")
     result = await LogSender(clock=lambda: NOW).send(make_request("sms"), PHONE)
     assert result.provider_message_id == "dry-run:spring-sale-001:sms"
     assert "spring-sale-001" in caplog.text and "channel=sms" in caplog.text
@@ -706,9 +706,9 @@ def test_sms_params_are_pure() -> None:
 def test_importing_and_constructing_builds_no_client() -> None:
     code = (
         "import sys\n"
-        "import streams.senders, streams.senders.retry, streams.senders.rate_limit\n"
-        "from streams.senders.aws import AwsSender\n"
-        "from streams.senders.config import SenderSettings\n"
+        "import adapters.senders, adapters.senders.retry, adapters.senders.rate_limit\n"
+        "from smartrouter.adapters.senders.aws import AwsSender\n"
+        "from smartrouter.adapters.senders.config import SenderSettings\n"
         "AwsSender(SenderSettings(), region='us-east-1')\n"
         "assert 'boto3' not in sys.modules, 'boto3 imported eagerly'\n"
     )

@@ -1,4 +1,4 @@
-"""streams.settings: defaults, SMARTROUTER_* variables, broker URL parsing, topic prefix."""
+"""config.settings: defaults, SMARTROUTER_* variables, broker URL parsing, topic prefix."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from streams.settings import DEFAULT_PORT, Settings, bootstrap_servers
+from smartrouter.config.settings import DEFAULT_PORT, Settings, bootstrap_servers
 
 
 @pytest.fixture(autouse=True)
@@ -129,7 +129,7 @@ def test_loopback_binds_need_no_token(monkeypatch, bind):
 
 
 def test_the_default_web_server_is_loopback_without_table_views():
-    from streams.web_auth import web_options
+    from smartrouter.streams.web_auth import web_options
 
     options = web_options(Settings())
     assert options["web_bind"] == "127.0.0.1"

@@ -7,11 +7,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from schemas.common import Channel
-from sim.blast import blast_time, run_blast
-from sim.campaigns import plan_campaigns, shifted
-from sim.metrics import REPORT_KEYS, ArmLedger, Send, fatigue_violations
-from sim.population import generate_population
+from smartrouter.schemas.common import Channel
+from smartrouter.sim.blast import blast_time, run_blast
+from smartrouter.sim.campaigns import plan_campaigns, shifted
+from smartrouter.sim.metrics import REPORT_KEYS, ArmLedger, Send, fatigue_violations
+from smartrouter.sim.population import generate_population
 
 START = datetime(2026, 3, 2, tzinfo=UTC)
 

@@ -7,11 +7,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from engine.budget import DEFAULT_COSTS
-from schemas.campaigns import CampaignConfig
-from schemas.intents import CampaignIntent
-from sim.campaigns import day_origin, plan_campaigns, world_start
-from sim.population import generate_population
+from smartrouter.engine.budget import DEFAULT_COSTS
+from smartrouter.schemas.campaigns import CampaignConfig
+from smartrouter.schemas.intents import CampaignIntent
+from smartrouter.sim.campaigns import day_origin, plan_campaigns, world_start
+from smartrouter.sim.population import generate_population
 
 START = datetime(2026, 3, 2, tzinfo=UTC)
 

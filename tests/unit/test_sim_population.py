@@ -8,9 +8,9 @@ from collections import Counter
 import phonenumbers
 import pytest
 
-from schemas.common import Channel
-from schemas.customers import CUSTOMER_UPDATE_ADAPTER
-from sim.population import generate_population, profile_updates
+from smartrouter.schemas.common import Channel
+from smartrouter.schemas.customers import CUSTOMER_UPDATE_ADAPTER
+from smartrouter.sim.population import generate_population, profile_updates
 
 
 @pytest.fixture(scope="module")

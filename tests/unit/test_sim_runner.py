@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sim.campaigns import plan_campaigns
-from sim.population import generate_population
-from sim.runner import effective_send_time, late_by_days
+from smartrouter.sim.campaigns import plan_campaigns
+from smartrouter.sim.population import generate_population
+from smartrouter.sim.runner import effective_send_time, late_by_days
 
 T = datetime(2026, 3, 2, 20, 59, tzinfo=UTC)
 
@@ -29,9 +29,9 @@ def test_late_setup_moves_campaigns_by_whole_days():
 
 
 def test_a_sent_event_read_before_its_decision_is_timed_from_the_decided_minute():
-    from sim.metrics import ArmLedger
-    from sim.runner import _on_decision, _on_engine_event, _State
-    from sim.truth import World
+    from smartrouter.sim.metrics import ArmLedger
+    from smartrouter.sim.runner import _on_decision, _on_engine_event, _State
+    from smartrouter.sim.truth import World
 
     people = generate_population(20, seed=2)
     plan = plan_campaigns(people, days=1, seed=2, start=datetime(2026, 3, 2, tzinfo=UTC))[0]

@@ -9,13 +9,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from engine.learning import REWARDS, outcome_of
-from schemas.common import Channel
-from schemas.customers import CUSTOMER_UPDATE_ADAPTER
-from schemas.delivery import DeliveryEvent, DeliveryType
-from schemas.inbound import InboundMessage
-from sim.population import generate_population
-from sim.truth import World
+from smartrouter.engine.learning import REWARDS, outcome_of
+from smartrouter.schemas.common import Channel
+from smartrouter.schemas.customers import CUSTOMER_UPDATE_ADAPTER
+from smartrouter.schemas.delivery import DeliveryEvent, DeliveryType
+from smartrouter.schemas.inbound import InboundMessage
+from smartrouter.sim.population import generate_population
+from smartrouter.sim.truth import World
 
 START = datetime(2026, 3, 2, tzinfo=UTC)
 SEED = 5

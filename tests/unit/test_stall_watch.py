@@ -1,11 +1,11 @@
-"""streams.stall_watch: which owned partitions count as stalled (pure), and its clocks."""
+"""streams.compat.stall_watch: which owned partitions count as stalled (pure), and its clocks."""
 
 from __future__ import annotations
 
 from aiokafka import TopicPartition
 from faust.types import TP
 
-from streams.stall_watch import StallWatch, stalled
+from smartrouter.streams.compat.stall_watch import StallWatch, stalled
 
 A, B, C = (TopicPartition("intents", p) for p in range(3))
 

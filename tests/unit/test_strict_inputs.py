@@ -1,5 +1,5 @@
 """Issue 13, finding 7: every loose input the probe found is now a dead letter with a reason,
-through the same ``streams.codec.parse`` the agents and ``smartrouter produce`` use."""
+through the same ``smartrouter.streams.codec.parse`` the agents and ``smartrouter produce`` use."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from schemas.topics import topic_spec
-from streams.codec import Rejection, parse
+from smartrouter.schemas.topics import topic_spec
+from smartrouter.streams.codec import Rejection, parse
 
 NOW = datetime(2025, 3, 1, tzinfo=UTC)
 CONTEXT = {"now": NOW, "horizon": timedelta(days=30)}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from streams.restart_policy import Backoff, RestartTracker
+from smartrouter.local.restart_policy import Backoff, RestartTracker
 
 
 class FakeClock:

@@ -10,9 +10,9 @@ import time
 
 import pytest
 
-from streams.broker import free_port
-from streams.restart_policy import Backoff
-from streams.supervisor import Stack, SupervisorEvent
+from smartrouter.local.broker import free_port
+from smartrouter.local.restart_policy import Backoff
+from smartrouter.local.supervisor import Stack, SupervisorEvent
 
 # Writes the ready marker unless <data_dir>/crash exists (then exits 3 at once), then idles.
 FAKE_WORKER = """

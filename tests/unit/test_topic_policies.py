@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from schemas.topics import TOPICS, topic_spec
-from streams.admin import (
+from smartrouter.config.settings import Settings
+from smartrouter.schemas.topics import TOPICS, topic_spec
+from smartrouter.streams.admin import (
     CHANGELOGS,
     HOUR_MS,
     changelog_configs,
@@ -13,7 +14,6 @@ from streams.admin import (
     topic_configs,
     wanted_topics,
 )
-from streams.settings import Settings
 
 PERSONAL_INPUT = ("intents", "customer-updates", "inbound", "delivery-raw")
 SENDS = ("outbox", "scheduled", "send-attempts")
@@ -54,7 +54,7 @@ def test_retention_comes_from_settings() -> None:
 
 
 def test_every_table_of_the_app_has_a_compacted_changelog_policy() -> None:
-    from streams.app import app, settings
+    from smartrouter.streams.app import app, settings
 
     assert set(app.tables) == set(CHANGELOGS)
     for table in app.tables.values():
@@ -65,7 +65,7 @@ def test_every_table_of_the_app_has_a_compacted_changelog_policy() -> None:
 
 
 def test_the_worker_creates_every_topic_with_its_configs() -> None:
-    from streams.app import settings, topics
+    from smartrouter.streams.app import settings, topics
 
     wanted = wanted_topics(settings)
     assert len(wanted) == len(TOPICS) + len(CHANGELOGS)
