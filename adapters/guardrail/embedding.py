@@ -109,7 +109,7 @@ class EmbeddingClassifier:
 def load_classifier(raw: bytes | None = None) -> EmbeddingClassifier:
     """Parse the classifier JSON (the shipped file unless ``raw`` is given)."""
     if raw is None:
-        raw = resources.files("smartrouter.adapters.guardrail").joinpath(CLASSIFIER_FILE).read_bytes()
+        raw = resources.files(__package__).joinpath(CLASSIFIER_FILE).read_bytes()
     data = json.loads(raw)
     missing = REQUIRED_KEYS - data.keys()
     if missing or data["format"] != FORMAT:

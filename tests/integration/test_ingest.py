@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from smartrouter.adapters.sqs_ingest import IngestConfig, IngestError, build_sqs_client, ingest_sqs
+from smartrouter.adapters.sqs.ingest import IngestConfig, IngestError, build_sqs_client, ingest_sqs
 from smartrouter.config.settings import Settings
 from smartrouter.local.broker import free_port
 from smartrouter.streams.admin import ensure_topics, list_topics
@@ -222,7 +222,7 @@ def test_max_messages_bounds_a_run(sqs, queue_url, settings):
 
 
 def test_a_missing_topic_fails_before_anything_is_received(sqs, queue_url, smartrouter_broker):
-    from smartrouter.adapters.sqs_ingest import run_ingest
+    from smartrouter.streams.sqs_bridge import run_ingest
 
     put(sqs, queue_url, [GARBAGE])
     config = IngestConfig(queue_url=queue_url, bootstrap=smartrouter_broker.bootstrap,

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
-from smartrouter.adapters.sqs_ingest import ACK_MARGIN_S, IngestConfig
+from smartrouter.adapters.sqs.ingest import ACK_MARGIN_S, IngestConfig
 from smartrouter.engine.normalize import ses, sms_voice, whatsapp
 from smartrouter.engine.normalize.envelope import EVENTBRIDGE_SOURCES
 

@@ -1,4 +1,4 @@
-"""The delivery-raw key an SQS body yields (adapters.sqs_ingest.provider_message_id) and the
+"""The delivery-raw key an SQS body yields (adapters.sqs.message_ids) and the
 ingest's config bounds. The bodies are AWS's published samples (tests/fixtures/aws-events);
 envelopes AWS does not publish whole are built here and marked as derived."""
 
@@ -13,12 +13,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from smartrouter.adapters.sqs_ingest import (
-    MAX_KEY_CHARS,
-    IngestConfig,
-    IngestStats,
-    provider_message_id,
-)
+from smartrouter.adapters.sqs.ingest import IngestConfig, IngestStats
+from smartrouter.adapters.sqs.message_ids import MAX_KEY_CHARS, provider_message_id
 from smartrouter.engine.normalize import IntentRef, NormalizeError, normalize
 from smartrouter.schemas.common import Channel
 

@@ -1,5 +1,7 @@
 """SQS -> ``delivery-raw``: how AWS delivery events reach Kafka in production.
 
+(The Kafka producer and the process entry are in ``streams.sqs_bridge``.)
+
 EventBridge rules (``deploy/aws/delivery-events.yaml``) put every SES, SMS/voice and
 WhatsApp event on one SQS queue. ``ingest_sqs`` long-polls it and produces each body,
 unchanged, to ``delivery-raw`` keyed by the provider message id, with ``acks=all``; an SQS
@@ -16,21 +18,18 @@ orchestrator restarts it; the queue keeps the events meanwhile).
 
 Bodies never reach the logs: they carry e-mail addresses and phone numbers.
 """
-
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import math
-import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from smartrouter.engine.normalize import ses, sms_voice, whatsapp
+from smartrouter.adapters.sqs.message_ids import provider_message_id
 
 __all__ = [
     "IngestConfig",
@@ -38,14 +37,10 @@ __all__ = [
     "IngestStats",
     "build_sqs_client",
     "ingest_sqs",
-    "provider_message_id",
-    "run_ingest",
 ]
 
 log = logging.getLogger(__name__)
 
-#: Longest id taken as a key; AWS message ids are far shorter (SES ~60 characters).
-MAX_KEY_CHARS = 256
 #: SQS caps one receive / delete batch at 10 messages.
 SQS_BATCH = 10
 #: SQS caps long polling at 20 s.
@@ -53,96 +48,6 @@ SQS_MAX_WAIT_S = 20
 #: Past the producer's own request timeout, how long a batch may still wait for its acks.
 ACK_MARGIN_S = 10.0
 
-
-# --- provider message id (pure) ---------------------------------------------------------
-
-
-def provider_message_id(body: str | bytes) -> str | None:
-    """The provider message id an SQS body carries (the ``delivery-raw`` key), else None.
-
-    EventBridge: SES ``detail.mail.messageId``, SMS/voice ``detail.messageId``, WhatsApp
-    ``detail.messageId`` (the AWS message id SendWhatsAppMessage returned; the Meta
-    ``wamid`` of the first status when an event-destination header has none). The bare
-    records of other event destinations and one SNS ``Notification`` envelope around any
-    of them are read the same way, matching what ``smartrouter.engine.normalize`` calls the message.
-    """
-    obj = _json_object(body)
-    if obj is None:
-        return None
-    if "TopicArn" in obj and obj.get("Type") == "Notification":
-        obj = _json_object(obj.get("Message"))
-        if obj is None:
-            return None
-    return _id_of(obj)
-
-
-def _id_of(obj: dict[str, Any]) -> str | None:
-    if "source" in obj and "detail-type" in obj:
-        detail = obj.get("detail")
-        if not isinstance(detail, dict):
-            return None
-        source = obj["source"]
-        if source == "aws.ses":
-            return _mail_message_id(detail)
-        if source == "aws.sms-voice":
-            return _text(detail.get("messageId"))
-        if source == "aws.social-messaging":
-            return _whatsapp_id(detail)
-        return None
-    if ses.is_record(obj):
-        return _mail_message_id(obj)
-    if sms_voice.is_record(obj):
-        return _text(obj.get("messageId"))
-    if whatsapp.is_header(obj):
-        return _whatsapp_id(obj)
-    return None
-
-
-def _mail_message_id(record: dict[str, Any]) -> str | None:
-    mail = record.get("mail")
-    return _text(mail.get("messageId")) if isinstance(mail, dict) else None
-
-
-def _whatsapp_id(obj: dict[str, Any]) -> str | None:
-    own = _text(obj.get("messageId"))
-    if own or "whatsAppWebhookEntry" not in obj:
-        return own
-    entry = obj["whatsAppWebhookEntry"]
-    entry = _json_object(entry) if isinstance(entry, str) else entry
-    if not isinstance(entry, dict):
-        return None
-    for change in _dicts(entry.get("changes")):
-        value = change.get("value")
-        for status in _dicts(value.get("statuses") if isinstance(value, dict) else None):
-            wamid = _text(status.get("id"))
-            if wamid:
-                return wamid
-    return None
-
-
-def _dicts(value: Any) -> list[dict[str, Any]]:
-    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
-
-
-def _text(value: Any) -> str | None:
-    if isinstance(value, str) and 0 < len(value) <= MAX_KEY_CHARS and value.strip() == value:
-        return value
-    return None
-
-
-def _json_object(raw: Any) -> dict[str, Any] | None:
-    if isinstance(raw, bytes):
-        try:
-            raw = raw.decode("utf-8")
-        except UnicodeDecodeError:
-            return None
-    if not isinstance(raw, str):
-        return None
-    try:
-        obj = json.loads(raw)
-    except ValueError:  # JSONDecodeError, and RecursionError's cousins on hostile input
-        return None
-    return obj if isinstance(obj, dict) else None
 
 
 # --- the loop -----------------------------------------------------------------------------
@@ -344,66 +249,3 @@ def build_sqs_client(region: str, endpoint_url: str | None, wait_time_s: int) ->
                     retries={"mode": "standard", "total_max_attempts": 3})
     return boto3.session.Session(region_name=region).client(
         "sqs", endpoint_url=endpoint_url, config=config)
-
-
-async def _started_producer(config: IngestConfig) -> Any:
-    """An acks=all producer for an existing topic, or IngestError before any receive.
-
-    The topic is looked up through the admin API: a producer's metadata request would
-    let an auto-creating broker make it with the wrong partition count.
-    """
-    from aiokafka import AIOKafkaProducer
-
-    from smartrouter.streams.admin import list_topics
-
-    try:
-        names = {info.name for info in await list_topics(config.bootstrap)}
-    except Exception as exc:  # noqa: BLE001 - connection errors become one line
-        raise IngestError(f"cannot reach Kafka at {config.bootstrap}: "
-                          f"{type(exc).__name__}") from exc
-    if config.topic not in names:
-        raise IngestError(f"topic {config.topic} does not exist; "
-                          "create it with: smartrouter topics --create")
-    producer = AIOKafkaProducer(
-        bootstrap_servers=config.bootstrap, acks="all", linger_ms=5,
-        request_timeout_ms=int(config.produce_timeout_s * 1000),
-        max_request_size=config.max_request_bytes,
-    )  # fmt: skip
-    try:
-        await producer.start()
-    except Exception as exc:  # noqa: BLE001
-        with contextlib.suppress(Exception):
-            await producer.stop()
-        raise IngestError(f"cannot reach Kafka at {config.bootstrap}: "
-                          f"{type(exc).__name__}") from exc
-    return producer
-
-
-async def _run(config: IngestConfig, region: str, endpoint_url: str | None,
-               on_progress: Callable[[IngestStats], None] | None,
-               handle_signals: bool) -> IngestStats:
-    stop = asyncio.Event()
-    if handle_signals:
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(signum, stop.set)
-    sqs = await asyncio.to_thread(build_sqs_client, region, endpoint_url, config.wait_time_s)
-    try:
-        producer = await _started_producer(config)
-        try:
-            return await ingest_sqs(config, sqs, producer, stop=stop, on_progress=on_progress)
-        finally:
-            await producer.stop()
-    finally:
-        sqs.close()
-
-
-def run_ingest(config: IngestConfig, *, region: str, endpoint_url: str | None = None,
-               on_progress: Callable[[IngestStats], None] | None = None,
-               handle_signals: bool = False) -> IngestStats:
-    """Blocking entry for the CLI: SIGINT/SIGTERM finish the current batch, then stop.
-
-    A long poll in flight is not cut short (boto3 blocks), so stopping takes up to
-    ``wait_time_s`` (20 s), below ECS's default 30 s stop timeout.
-    """
-    return asyncio.run(_run(config, region, endpoint_url, on_progress, handle_signals))

@@ -1,0 +1,1 @@
+"""Amazon SQS: the queue AWS delivery and inbound events arrive on."""
