@@ -22,7 +22,7 @@ from typing import Any
 
 from smartrouter.engine.feedback import Example
 from smartrouter.engine.policy import BanditPolicy
-from smartrouter.engine.send_time import PriorAggregator
+from smartrouter.engine.send_time_prior import PriorAggregator
 
 CHECKPOINT_FORMAT = 1
 
