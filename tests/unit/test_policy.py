@@ -9,7 +9,8 @@ import sys
 
 import pytest
 
-from smartrouter.engine.policy import BanditPolicy, parse_history, shrink
+from smartrouter.engine.policy import BanditPolicy
+from smartrouter.engine.policy_features import parse_history, shrink
 
 CHANNELS = ["sms", "whatsapp", "email", "push"]
 # P(engage | segment, channel): one clearly best channel per segment, a 0.2 gap.
