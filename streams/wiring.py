@@ -1,5 +1,6 @@
 """The real collaborators of the steps (``smartrouter.steps``): faust's topics and
-producer as ``Emit``, faust's message references and current event as ``StreamHooks``."""
+producer as ``steps.ports.Emit``, faust's message references and current event as the send
+step's ``StreamHooks``."""
 
 from __future__ import annotations
 
@@ -7,7 +8,6 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from smartrouter.steps.ports import Emit
 from smartrouter.steps.send_hooks import StreamHooks
 from smartrouter.streams.app import app, settings, topics
 from smartrouter.streams.codec import encode, key_bytes
@@ -57,5 +57,3 @@ stream_hooks = StreamHooks(
     rebalancing=lambda: bool(getattr(app, "rebalancing", False)),
     stopping=lambda: bool(app.should_stop),
 )
-
-__all__ = ["Emit", "emit", "emit_acked", "stream_hooks"]
