@@ -15,12 +15,12 @@ outbox partition is otherwise one send at a time, and two acknowledged produces 
 capped it at ~60 sends/s in the 10,000-customer demo.
 
 After a crash, the outbox records past the last commit are processed again. For each, the
-read-back of ``send-attempts`` (``replay``) says what happened: ``done`` → emit its event
-again (idempotent downstream: the event id is stable), ``attempt`` without ``done`` → the
-provider may or may not have taken it, so it is *not* sent again; it becomes a ``failed``
-event with reason ``unconfirmed_after_crash``. Nothing is silently resent; the price is
-that a send caught in that window (the provider call plus one acknowledged produce) is
-reported as failed even when it went out.
+read-back of ``send-attempts`` (``replay``, checked in ``steps.send_dedupe``) says what
+happened: ``done`` → emit its event again (idempotent downstream: the event id is stable),
+``attempt`` without ``done`` → the provider may or may not have taken it, so it is *not*
+sent again; it becomes a ``failed`` event with reason ``unconfirmed_after_crash``. Nothing
+is silently resent; the price is that a send caught in that window (the provider call plus
+one acknowledged produce) is reported as failed even when it went out.
 
 **Ambiguous provider outcomes** follow the same rule. A read timeout, a connection closed
 mid-request or a 5xx that AWS does not document as "not processed" may mean the message
@@ -69,7 +69,6 @@ import asyncio
 import logging
 import time
 from dataclasses import dataclass
-from enum import Enum
 
 from smartrouter.adapters.senders.base import ErrorKind, Sender, SendError
 from smartrouter.adapters.senders.rate_limit import Prepaid
@@ -78,7 +77,6 @@ from smartrouter.adapters.senders.requeue import (
     Retry,
     after_throttle,
     closed_reason,
-    phase_key,
 )
 from smartrouter.adapters.senders.retry import requeue_delay, send_with_retries
 from smartrouter.engine.budget import channel_cost
@@ -87,12 +85,12 @@ from smartrouter.schemas.delivery import DeliveryEvent, DeliveryType
 from smartrouter.schemas.outbox import SendRequest
 from smartrouter.steps.holds import Holds
 from smartrouter.steps.ports import Lookup, ReplayReader, SourceRef, Table
+from smartrouter.steps.send_dedupe import Verdict, settled_before
 from smartrouter.steps.send_hooks import OutboxItem, StreamHooks
 from smartrouter.steps.send_ledger import SendLedger, send_key
 from smartrouter.steps.send_path import SendPath
 
 log = logging.getLogger(__name__)
-UNCONFIRMED = "unconfirmed_after_crash"
 #: An ambiguous provider outcome (read timeout, ...): may have been sent, never resent.
 UNCONFIRMED_NOW = "unconfirmed"
 
@@ -118,14 +116,6 @@ class Throttled:
     """The provider refused the try (not sent): re-queue it or give up the channel."""
 
     error: SendError
-
-
-class Verdict(Enum):
-    """What the read-back says about an outbox record before it is sent."""
-
-    GO = "go"  # not handled before: send it
-    SETTLED = "settled"  # handled (or a copy of one being handled): nothing to do
-    HOLD = "hold"  # refused by the provider before a crash: wait, then re-queue
 
 
 class SendStep:
@@ -165,7 +155,8 @@ class SendStep:
                     key = send_key(item.value)
                     if key in in_batch:
                         continue
-                    verdict = await self.settled_before(item.value, item.source)
+                    verdict = await settled_before(self.ledger, self.replay, item.value,
+                                                   item.source)
                     if verdict is Verdict.SETTLED:
                         continue
                     in_batch.add(key)
@@ -181,47 +172,6 @@ class SendStep:
             except Exception as exc:  # noqa: BLE001 - one bad send must not stop the rest
                 await self.hooks.dead_letter(item, exc)
         await flush()
-
-    async def settled_before(self, request: SendRequest, source: SourceRef) -> Verdict:
-        """Handled before a crash or a replay: its outcome (again), never a second send."""
-        key, generation = send_key(request), request.throttled
-        entry = self.ledger.send_log.get(key)
-        held_here = False
-        if entry:
-            kind = entry.get("type")
-            if kind == "requeued":
-                if int(entry.get("next", 0)) > generation:
-                    return Verdict.SETTLED  # a later try is on the outbox
-            elif kind == "throttled":
-                held = int(entry.get("generation", 0))
-                if held > generation or (held == generation
-                                         and entry.get("offset") != source.offset):
-                    return Verdict.SETTLED  # a copy: the record that was held owns the send
-                held_here = held == generation
-            else:
-                return Verdict.SETTLED  # handed to the provider before; outcome on Kafka
-        replay = await self.replay.records(source.partition)
-
-        def seen(phase: str) -> bool:
-            return phase_key(request.intent_id, request.channel, phase, generation) in replay
-
-        if f"{key}:done" in replay:
-            event = DeliveryEvent.model_validate(replay[f"{key}:done"]["event"])
-            await self.ledger.finish(request, event, source)  # again; its event id is stable
-            return Verdict.SETTLED
-        if seen("requeued"):
-            return Verdict.SETTLED  # its next try is on the outbox
-        if seen("throttled"):
-            log.info("send %s was refused by the provider before a restart: held again", key)
-            return Verdict.HOLD  # not sent, safe to try again later
-        if seen("attempt"):
-            log.warning("send %s may have reached the provider before a crash: not resent",
-                        key)
-            await self.ledger.finish(
-                request, self.ledger.event_for(request, DeliveryType.FAILED, reason=UNCONFIRMED),
-                source, write_ahead=True)
-            return Verdict.SETTLED
-        return Verdict.HOLD if held_here else Verdict.GO
 
     async def cancelled_if_closed(self, item: OutboxItem) -> bool:
         """Queued past the end of its window (quiet hours, expiry, a throttled send's

@@ -19,7 +19,8 @@ from smartrouter.adapters.senders.base import ErrorKind, SendError, SendResult
 from smartrouter.adapters.senders.config import SenderSettings
 from smartrouter.schemas.delivery import DeliveryType
 from smartrouter.schemas.outbox import SendAttempt, SendRequest
-from smartrouter.steps.send import UNCONFIRMED, UNCONFIRMED_NOW, SendStep
+from smartrouter.steps.send import UNCONFIRMED_NOW, SendStep
+from smartrouter.steps.send_dedupe import UNCONFIRMED
 from smartrouter.steps.send_hooks import StreamHooks
 from smartrouter.steps.send_ledger import SendLedger
 from smartrouter.steps.send_path import SendPath
