@@ -2,9 +2,9 @@
 
 Every worker ticks the ``ticks`` partitions it owns (a timer); the tick arrives on the
 partition it names, so table writes happen inside that partition's stream, as faust
-requires. Each tick first releases the sends that are due (``smartrouter.agents.schedule``), then
-closes the outcome windows nobody answered and checkpoints the models
-(``smartrouter.agents.outcomes``).
+requires. Each tick first releases the sends that are due (``smartrouter.steps.release``),
+then closes the outcome windows nobody answered and checkpoints the models
+(``smartrouter.steps.outcomes``).
 
 Why one agent and not one per job: faust hands a message to every agent of its topic with
 one reference each, and a rebalance clears the agents' buffers without releasing those
@@ -19,13 +19,39 @@ from __future__ import annotations
 
 from pydantic import TypeAdapter
 
-from smartrouter.agents import outcomes, schedule
 from smartrouter.schemas.ticks import Tick
-from smartrouter.streams.app import app, campaign_configs, clock, settings, topics
-from smartrouter.streams.codec import Source, encode
+from smartrouter.steps.outcomes import CloseOutcomes
+from smartrouter.steps.release import ReleaseStep
+from smartrouter.streams import partitions  # noqa: F401 - the revoke hook forgets the indexes
+from smartrouter.streams.app import (
+    app,
+    campaign_configs,
+    campaign_spend,
+    clock,
+    customers,
+    models,
+    pending_outcomes,
+    scheduled_sends,
+    settings,
+    topics,
+)
+from smartrouter.streams.codec import Source, encode, expected_partition, key_bytes
+from smartrouter.streams.due import open_outcomes, retained_sends, waiting_sends
 from smartrouter.streams.pipeline import gap_guard, run_validated
+from smartrouter.streams.wiring import emit
 
 TICK = TypeAdapter(Tick)
+
+release_due = ReleaseStep(
+    scheduled_sends=scheduled_sends, customers=customers, campaign_spend=campaign_spend,
+    campaign_configs=campaign_configs, waiting_sends=waiting_sends,
+    retained_sends=retained_sends, emit=emit, clock=clock, partitions=settings.partitions,
+)  # fmt: skip
+close_outcomes = CloseOutcomes(
+    pending_outcomes=pending_outcomes, open_outcomes=open_outcomes, models=models,
+    partition_of=lambda customer_id: expected_partition(key_bytes(customer_id),
+                                                        settings.partitions),
+)  # fmt: skip
 
 
 @app.timer(interval=settings.tick_interval_s)
@@ -39,8 +65,8 @@ async def tick_owned_partitions() -> None:
 
 
 async def handle_tick(tick: Tick, source: Source) -> None:
-    await schedule.release_due(tick, source)
-    await outcomes.close_due(tick, source)
+    await release_due(source.partition, tick.at)
+    close_outcomes(source.partition, tick.at.timestamp())
 
 
 @app.agent(topics["ticks"])

@@ -4,7 +4,7 @@
     .venv/bin/python bench/profile_decide.py --worker [--intents 5000] [--customers 2000]
 
 ``harness`` (default): the decide agent's step without Kafka — the same calls, in the same
-order, as ``smartrouter.agents.decide.handle_intent``: decode + validate the intent bytes
+order, as ``smartrouter.steps.decide.DecideStep``: decode + validate the intent bytes
 (``streams.codec.decode``), ``engine.decide.plan`` (rules, holdout, model B, model A, budget),
 encode the Decision, and build + JSON-encode every table value the agent writes
 (decided-intents mark, scheduled-sends entry, campaign-spend, pending-outcomes, the customer's
@@ -103,15 +103,16 @@ def make_messages(count: int, customers: int, seed: int) -> list[tuple[bytes, by
 
 
 def make_step(world: dict[str, Any]):  # noqa: ANN201 - returns the step closure
-    """The decide step of agents.decide.handle_intent, with dicts in place of faust tables."""
+    """The decide step (steps.decide.DecideStep), with dicts in place of faust tables."""
     from faust.serializers import codecs
 
-    from smartrouter.agents.decide import INTENT, schedule_entry
+    from smartrouter.agents.decide import INTENT
     from smartrouter.engine.budget import partition_share, reserve, spend_key
     from smartrouter.engine.customer_state import record_send
     from smartrouter.engine.decide import Budget, plan
     from smartrouter.schemas.decisions import Action
     from smartrouter.schemas.intents import IntentKind
+    from smartrouter.steps.decide import schedule_entry
     from smartrouter.streams.codec import Source, decode, encode
 
     def table_write(table: dict, key: str, value: Any) -> None:
@@ -169,7 +170,7 @@ def make_step(world: dict[str, Any]):  # noqa: ANN201 - returns the step closure
 def tick_cost(entries: list[dict]) -> dict[str, float]:
     """What the schedule agent's tick spends per waiting send to learn it is not due yet."""
     from smartrouter.schemas.outbox import ScheduledSend
-    from smartrouter.streams.due import send_minute
+    from smartrouter.steps.release import send_minute
 
     entries = [json.loads(json.dumps(e)) for e in entries]  # as the table gives them back
     now = datetime.now(UTC)
@@ -200,7 +201,7 @@ SUBSTEPS = [
     ("  Decision(...) constructions", "pydantic/main.py", "__init__"),
     ("stage: encode Decision", "profile_decide.py", "stage_encode"),
     ("stage: table values + changelog codec", "profile_decide.py", "stage_tables"),
-    ("  schedule_entry (ScheduledSend)", "agents/decide.py", "schedule_entry"),
+    ("  schedule_entry (ScheduledSend)", "steps/decide.py", "schedule_entry"),
     ("  json.dumps (faust's changelog codec)", "json/__init__.py", "dumps"),
     ("  record_send", "engine/customer_state.py", "record_send"),
     ("  pydantic model_dump (replay cache, entries)", "pydantic/main.py", "model_dump"),
@@ -253,7 +254,7 @@ def run_harness(args: argparse.Namespace) -> dict[str, Any]:
     console.print(f"actions: {dict(actions)}")
     tick = tick_cost(list(world["scheduled"].values()))
     console.print(f"schedule tick, per waiting send: full ScheduledSend validation "
-                  f"{tick['validate_us']:.1f} µs, smartrouter.streams.due.send_minute "
+                  f"{tick['validate_us']:.1f} µs, smartrouter.steps.release.send_minute "
                   f"{tick['is_due_us']:.1f} µs")
     top = io.StringIO()
     pstats.Stats(profiler, stream=top).sort_stats("tottime").print_stats(15)
@@ -271,7 +272,7 @@ def run_harness(args: argparse.Namespace) -> dict[str, Any]:
 #: prints them (relative to the source root or site-packages).
 PACKAGES = [
     ("engine (rules, models A/B)", ("engine/",)),
-    ("agents + streams (our glue)", ("agents/", "streams/", "schemas/")),
+    ("agents + steps + streams (our glue)", ("agents/", "steps/", "streams/", "schemas/")),
     ("river (model A's regressions)", ("river/",)),
     ("pydantic", ("pydantic",)),
     ("faust + mode", ("faust/", "mode/")),
@@ -283,13 +284,13 @@ PACKAGES = [
 
 #: Inclusive views: share of the worker's busy samples whose stack holds such a frame.
 INCLUSIVE = [
-    ("decide agent step (handle_intent)", "agents/decide.py", "handle_intent"),
+    ("decide agent step (DecideStep)", "steps/decide.py", "__call__"),
     ("  decode + validate the intent (codec.decode)", "streams/codec.py", "decode"),
     ("  smartrouter.engine.decide.plan (all rules and models)", "engine/decide.py", "plan"),
     ("    protection rules (protect)", "engine/protection.py", "protect"),
     ("    model B (choose_send_time)", "engine/send_time.py", "choose_send_time"),
     ("    model A (choose_detailed)", "engine/policy.py", "choose_detailed"),
-    ("  schedule_entry (ScheduledSend)", "agents/decide.py", "schedule_entry"),
+    ("  schedule_entry (ScheduledSend)", "steps/decide.py", "schedule_entry"),
     ("  faust table writes (on_key_set → changelog)", "faust/tables/table.py", "on_key_set"),
     ("  faust table reads (Mapping.get → __getitem__)", "_collections_abc", "get"),
     ("  topic send (decision, changelogs)", "faust/topics.py", "send"),

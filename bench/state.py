@@ -18,7 +18,7 @@ agents write them, and the per-partition model checkpoints. Sizes:
 
 Per-customer totals need a traffic assumption for the tables keyed by intent: ``--intents-
 per-day`` (1), sends share (from the sample's decisions), retention of scheduled-sends
-(7 days after settling, agents/schedule.py), the outcome window (48 h), and ``--days`` of
+(7 days after settling, steps/release.py), the outcome window (48 h), and ``--days`` of
 history for the tables nothing prunes yet (decided-intents, send-log, message-index).
 
 ``--validate N`` (0 to skip) runs N customers and N intents through a real worker on the
@@ -143,12 +143,12 @@ def realistic_customer(index: int, rng: random.Random, now: datetime, guardrail:
 def per_intent_records(count: int, customers: dict[str, dict], rng: random.Random,
                        now: datetime) -> dict[str, Any]:
     """Decide ``count`` intents with the real engine; the records each table gets per intent."""
-    from smartrouter.agents.decide import schedule_entry
     from smartrouter.engine.decide import Budget, plan
     from smartrouter.engine.model_set import ModelSet
     from smartrouter.schemas.campaigns import CampaignConfig
     from smartrouter.schemas.decisions import Action
     from smartrouter.schemas.intents import CampaignIntent
+    from smartrouter.steps.decide import schedule_entry
 
     campaigns = {c["campaign_id"]: CampaignConfig.model_validate(c).model_dump(mode="json")
                  for c in campaign_configs()}
@@ -351,8 +351,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "pending-outcomes": ipd * share * 3,  # until send (≤ 1 day) + the 48 h window
         "send-log": ipd * share * args.days,
         "message-index": ipd * share * args.days,  # a global table: on every worker
-        # Not a table: smartrouter.agents.decide's ReplayZone keeps every decision it made in the
-        # worker's memory until the partition is revoked (no changelog, RAM only).
+        # Not a table: the decisions ReplayZone (streams.partitions) keeps every decision
+        # the worker made in its memory until the partition is revoked (no changelog, RAM).
         "replay-cache": ipd * args.days,
     }
     tables: dict[str, dict[str, float]] = {"customers": customers}

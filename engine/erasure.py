@@ -1,6 +1,6 @@
 """What an erasure deletes from the tables (pure): the keys that get a changelog tombstone.
 
-An ``erase`` customer-update is applied on the customer's partition (agents/profile.py).
+An ``erase`` customer-update is applied on the customer's partition (steps/profile.py).
 The ``customers`` entry becomes ``{"erased": true}`` (engine.customer_state: a marker with
 no personal data, kept so that sends decided before the erasure are cancelled and new
 intents are suppressed with reason ``erased``). Every other table entry *of that customer*
@@ -94,7 +94,7 @@ def plan_erasure(customer_id: str, partition: int,
 def erased_event(intent_id: str, customer_id: str, campaign_id: str, channel: Channel,
                  now: datetime) -> DeliveryEvent:
     """The scheduler's ``cancelled`` event for a send, with reason ``erased`` (same event_id
-    as agents/schedule.py would give it, so a consumer deduplicating by event_id sees one)."""
+    as steps/release.py would give it, so a consumer deduplicating by event_id sees one)."""
     return DeliveryEvent(
         event_id=f"{intent_id}:{channel}:cancelled", intent_id=intent_id,
         customer_id=customer_id, campaign_id=campaign_id, channel=channel,

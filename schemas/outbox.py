@@ -110,7 +110,7 @@ class SendAttempt(OutputModel):
     phase: Literal["attempt", "done", "throttled", "requeued"] = Field(
         description="attempt: about to call the provider; done: the outcome (event); "
         "throttled: the provider refused this try (not sent), it waits to be re-queued; "
-        "requeued: the next try is on the outbox (smartrouter.agents.send)."
+        "requeued: the next try is on the outbox (smartrouter.steps.send)."
     )
     generation: NonNegativeInt = Field(
         default=0, description="The SendRequest's ``throttled`` count this record is about."

@@ -1,11 +1,9 @@
-"""The due-time indexes the tick agents work through (``engine.due_index``), per process.
+"""The due-time indexes the tick agent works through (``engine.due_index``), per process.
 
-Written by the agents that add entries (decide, schedule), read by the tick agents of the
+Written by the steps that add entries (decide, release), read by the tick agent of the
 same worker. The partitions revoked from the worker are forgotten (``forget``, called by
-the outcomes agent's revoke handler) and rebuilt from the tables on their next tick.
+``streams.partitions``) and rebuilt from the tables on their next tick.
 """
-
-from datetime import datetime
 
 from smartrouter.engine.due_index import DueIndex
 
@@ -21,9 +19,3 @@ def forget(partitions: set[int]) -> None:
     """Every index drops these partitions."""
     for index in (waiting_sends, retained_sends, open_outcomes):
         index.forget(partitions)
-
-
-def send_minute(entry: dict) -> float:
-    """A ``scheduled-sends`` entry's minute (epoch seconds). Reads the stored ISO string:
-    validating the whole ScheduledSend is ~10x dearer (docs/perf.md, "tick cost")."""
-    return datetime.fromisoformat(entry["send"]["send_at"]).timestamp()

@@ -106,7 +106,7 @@ class SenderSettings(BaseSettings):
     retry_max_attempts: int = Field(default=5, ge=1, le=20)
     retry_base_delay_s: float = Field(default=0.2, gt=0)
     retry_max_delay_s: float = Field(default=10.0, gt=0)
-    # --- throttled sends: re-queued, never dropped (agents.send, adapters.senders.requeue) --
+    # --- throttled sends: re-queued, never dropped (steps.send, adapters.senders.requeue) --
     requeue_base_delay_s: float = Field(
         default=1.0, gt=0, le=60, description="Wait before a throttled send's first re-try."
     )

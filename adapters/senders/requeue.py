@@ -1,7 +1,7 @@
-"""When a throttled send is tried again, and when it stops trying (pure; agents.send acts).
+"""When a throttled send is tried again, and when it stops trying (pure; steps.send acts).
 
 A throttle is AWS refusing the request, so the message was not sent and trying again is
-safe. The send agent re-queues it (smartrouter.agents.send says how) for as long as its *window* is
+safe. The send agent re-queues it (smartrouter.steps.send says how) for as long as its *window* is
 open. The window ends at the earliest of:
 
 * the intent's ``expires_at`` (carried on the ``SendRequest``);

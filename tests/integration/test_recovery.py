@@ -3,7 +3,7 @@
 The embedded broker answers ListOffsets wrongly (BROKER-NOTES.md); the worker reads
 changelog highwaters from Fetch instead (streams.compat.highwater). Without that, customer and
 dedupe state go missing after the restart (bench/recovery_highwater.py counts how much).
-Exactly one decision per intent through the kill comes from agents/decide.py's replay-zone
+Exactly one decision per intent through the kill comes from steps/decide.py's replay-zone
 read-back; without it the at-least-once window repeats or drops a decision now and then.
 """
 
