@@ -16,7 +16,7 @@ from decimal import Decimal
 
 from pydantic import TypeAdapter
 
-from smartrouter.adapters.senders.config import SenderSettings
+from smartrouter.config.senders import SenderSettings
 from smartrouter.engine.budget import partition_share, reserve, spend_key
 from smartrouter.engine.customer_state import record_send
 from smartrouter.engine.decide import Budget, plan
@@ -75,7 +75,7 @@ def sender_for(channel: Channel) -> str:
 
 @functools.lru_cache(maxsize=1)
 def sender_settings() -> SenderSettings:
-    return SenderSettings()
+    return settings.senders
 
 
 def schedule_entry(intent: CampaignIntent, decision: Decision, fallbacks: list[Channel],

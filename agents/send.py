@@ -85,7 +85,6 @@ from typing import Literal
 from pydantic import TypeAdapter
 
 from smartrouter.adapters.senders.base import ErrorKind, Sender, SendError
-from smartrouter.adapters.senders.config import SenderSettings
 from smartrouter.adapters.senders.factory import build_sender
 from smartrouter.adapters.senders.rate_limit import BucketRegistry, Prepaid, TokenBucket
 from smartrouter.adapters.senders.requeue import (
@@ -97,6 +96,7 @@ from smartrouter.adapters.senders.requeue import (
 )
 from smartrouter.adapters.senders.retry import requeue_delay, send_with_retries
 from smartrouter.adapters.senders.simulator import SimulatorSender
+from smartrouter.config.senders import SenderSettings
 from smartrouter.engine.budget import channel_cost
 from smartrouter.schemas.common import Channel
 from smartrouter.schemas.delivery import DeliveryEvent, DeliveryType
@@ -143,7 +143,7 @@ class SendPath:
 
     async def ready(self) -> Sender:
         if self.sender is None:
-            self.config = SenderSettings()
+            self.config = settings.senders
             config = self.config
             sender = build_sender(config, region=settings.aws_region,
                                   endpoint_url=settings.aws_endpoint_url,

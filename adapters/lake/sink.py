@@ -71,8 +71,8 @@ from typing import TYPE_CHECKING, Any
 
 from aiokafka import ConsumerRebalanceListener
 
-from smartrouter.adapters.lake.config import LakeSettings
 from smartrouter.adapters.lake.schema import LAKE_TABLES
+from smartrouter.config.lake import LakeSettings
 from smartrouter.schemas import wire_json
 from smartrouter.schemas.customers import CUSTOMER_UPDATE_ADAPTER, EraseRequest
 
@@ -121,7 +121,7 @@ class LakeSink:
                  lake: LakeSettings | None = None, catalog: Catalog | None = None,
                  session_timeout_s: float = 6.0, erase_topic: str | None = "customer-updates",
                  maintain: bool = True) -> None:
-        self.lake = lake or LakeSettings()
+        self.lake = lake or LakeSettings()  # defaults; a worker passes settings.lake
         self.bootstrap = bootstrap
         self.group_id = f"{topic_prefix}smartrouter-lake"
         #: full topic name -> lake table name

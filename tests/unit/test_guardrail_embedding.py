@@ -16,9 +16,9 @@ from importlib import resources
 
 import pytest
 
+from smartrouter.adapters.guardrail import embedding as ge
 from smartrouter.adapters.guardrail.backends import GuardrailConfig, build_guardrail
 from smartrouter.adapters.guardrail.embedding import EmbeddingGuardrail, load_classifier
-from smartrouter.adapters.guardrail import embedding as ge
 from smartrouter.engine.guardrail import TICKET_BOOST
 
 HAS_EXTRA = all(
@@ -144,7 +144,8 @@ def test_factory_uses_the_classifiers_own_threshold_not_the_local_one() -> None:
 
 
 def test_shipped_classifier_file_has_the_documented_keys() -> None:
-    raw = resources.files("smartrouter.adapters.guardrail").joinpath("models/guardrail_embedding.json").read_bytes()
+    package = resources.files("smartrouter.adapters.guardrail")
+    raw = package.joinpath("models/guardrail_embedding.json").read_bytes()
     data = json.loads(raw)
     assert data.keys() >= ge.REQUIRED_KEYS
     assert data["format"] == ge.FORMAT
@@ -172,7 +173,8 @@ def test_shipped_classifier_file_has_the_documented_keys() -> None:
     ],
 )
 def test_a_broken_classifier_file_is_refused(breakage) -> None:
-    data = json.loads(resources.files("smartrouter.adapters.guardrail").joinpath(ge.CLASSIFIER_FILE).read_bytes())
+    package = resources.files("smartrouter.adapters.guardrail")
+    data = json.loads(package.joinpath(ge.CLASSIFIER_FILE).read_bytes())
     breakage(data)
     with pytest.raises(ValueError):
         load_classifier(json.dumps(data).encode())

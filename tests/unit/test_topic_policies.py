@@ -54,8 +54,10 @@ def test_retention_comes_from_settings() -> None:
 
 
 def test_every_table_of_the_app_has_a_compacted_changelog_policy() -> None:
-    from smartrouter.streams.app import app, settings
+    from smartrouter.streams.app import configure
 
+    settings = Settings.from_values({})
+    app = configure(settings).app
     assert set(app.tables) == set(CHANGELOGS)
     for table in app.tables.values():
         assert table.changelog_topic.get_topic_name() == changelog_topic(settings, table.name)
@@ -65,8 +67,10 @@ def test_every_table_of_the_app_has_a_compacted_changelog_policy() -> None:
 
 
 def test_the_worker_creates_every_topic_with_its_configs() -> None:
-    from smartrouter.streams.app import settings, topics
+    from smartrouter.streams.app import configure
 
+    settings = Settings.from_values({})
+    topics = configure(settings).topics
     wanted = wanted_topics(settings)
     assert len(wanted) == len(TOPICS) + len(CHANGELOGS)
     for spec in TOPICS:  # faust's own topic objects carry the same configs
