@@ -22,7 +22,7 @@ from smartrouter.cli import lake as lake_cli
 from smartrouter.cli.events import events_app
 from smartrouter.cli.guardrail import guardrail_app
 from smartrouter.cli.policy import policy_app
-from smartrouter.config.settings import Settings
+from smartrouter.config.settings import SECTIONS, Settings
 
 app = typer.Typer(
     name="smartrouter",
@@ -56,8 +56,10 @@ def fail(message: str, code: int = 1) -> NoReturn:
 
 
 def _setting_name(loc: tuple) -> str:
-    """SMARTROUTER_PARTITIONS for a root field, web.bind for a section's."""
-    return f"SMARTROUTER_{str(loc[0]).upper()}" if len(loc) == 1 else ".".join(map(str, loc))
+    """SMARTROUTER_PARTITIONS for a root field; web.bind (or web) for a section's."""
+    if str(loc[0]) in SECTIONS:
+        return ".".join(map(str, loc))
+    return f"SMARTROUTER_{str(loc[0]).upper()}"
 
 
 def load_settings() -> Settings:

@@ -223,6 +223,12 @@ def bootstrap_servers(url: str) -> list[str]:
     return out
 
 
+#: The root's sections by field name (web, guardrail, compat, lake, senders).
+SECTIONS = frozenset(name for name, field in Settings.model_fields.items()
+                     if isinstance(field.annotation, type)
+                     and issubclass(field.annotation, Section))
+
+
 class SectionsFromEnvironment(PydanticBaseSettingsSource):
     """Each section's variables (its ``env_prefix`` + field name, or the field's aliases),
     read when the root is built from the environment; keywords given to the root win per

@@ -45,6 +45,7 @@ from smartrouter.adapters.senders.payloads import email_params, sms_params, what
 from smartrouter.adapters.senders.rate_limit import TokenBucket
 from smartrouter.adapters.senders.retry import send_with_retries
 from smartrouter.config.senders import SenderSettings
+from smartrouter.config.settings import Settings
 from smartrouter.engine.tag_codec import decode_tag_value, encode_tag_value
 from smartrouter.schemas.outbox import SendRequest
 from smartrouter.testing.aws_fakes import FakeAws, Reply, json10_error, rest_error
@@ -667,7 +668,7 @@ def test_sender_settings_from_the_environment(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setenv("SMARTROUTER_SMS_ORIGINATION_IDENTITY", "pool-abc")
     monkeypatch.setenv("SMARTROUTER_SMS_MAX_PRICE", "0.05")
     monkeypatch.setenv("SMARTROUTER_AWS_ENDPOINT_URLS", '{"sesv2": "http://127.0.0.1:4566"}')
-    config = SenderSettings()
+    config = Settings().senders  # the root reads the senders section's variables
     assert config.sender == "aws" and config.sms_max_price == "0.05"
     assert config.aws_endpoint_urls == {"sesv2": "http://127.0.0.1:4566"}
     assert config.identity_for("sms") == "pool-abc" and config.identity_for("push") is None
