@@ -8,7 +8,7 @@ partition *exactly there*, on every assignment. A Faust agent cannot promise tha
 commits the group offsets itself (they run ahead of the lake: a record acknowledged to
 Kafka may still be in the sink's buffer when the worker is killed), seeking inside an agent
 races its own fetcher, and on the embedded broker Faust skips one offset per partition after
-a rebalance (BROKER-NOTES.md) — a lost row. So the sink owns a consumer in its own group
+a rebalance (docs/broker-notes.md) — a lost row. So the sink owns a consumer in its own group
 (``<prefix>smartrouter-lake``; the group only splits partitions between workers):
 
 * on assignment: refresh each table, then ``seek`` every partition to the table's committed

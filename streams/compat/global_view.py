@@ -1,13 +1,16 @@
 """A whole table, read by every worker: what a Faust GlobalTable should be, but is not here.
 
+Defect: Faust keeps a GlobalTable's changelog partitions as "standbys" on the other
+workers, and on the embedded broker those standbys are not applied after start-up.
+
 Measured (tests/integration/test_multi_worker_config.py, docs/perf.md): with two workers,
 a campaign config written after both had started reached only the worker that wrote it —
-the other kept deciding with the defaults (no pause, no budget, no holdout). Faust keeps a
-GlobalTable's changelog partitions as "standbys" on the other workers, and on the embedded
-broker those standbys are not applied after start-up. Budgets and pauses cannot depend on
-that, so each worker reads the table's changelog itself: a group-less aiokafka consumer on
-every partition, from the beginning, into a dict. The table stays the writer (and the
-changelog its durable form); only reads come from the view.
+the other kept deciding with the defaults (no pause, no budget, no holdout).
+
+How: budgets and pauses cannot depend on the standbys, so each worker reads the table's
+changelog itself: a group-less aiokafka consumer on every partition, from the beginning,
+into a dict. The table stays the writer (and the changelog its durable form); only reads
+come from the view.
 
 ``get`` answers from the view, else from the worker's own table (its own writes are there
 before they come back through the broker). ``wait_ready`` blocks until the view has read
@@ -128,7 +131,7 @@ class GlobalViewService(Service):
         assert consumer is not None
         tps = [TopicPartition(self.view.topic, p) for p in range(self.partitions)]
         # Caught up once every partition's position has reached the high watermark of the
-        # first Fetch answer that carried one (a Fetch, not ListOffsets: BROKER-NOTES.md).
+        # first Fetch answer that carried one (a Fetch, not ListOffsets: docs/broker-notes.md).
         targets: dict[TopicPartition, int] = {}
         while not self.should_stop:
             batches = await consumer.getmany(timeout_ms=500)

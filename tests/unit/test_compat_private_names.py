@@ -67,7 +67,7 @@ def test_every_private_name_a_workaround_uses_is_there(module: str) -> None:
 def test_every_workaround_module_says_defect_measurement_versions_and_removal(
         module: str) -> None:
     doc = importlib.import_module(module).__doc__ or ""
-    for word in ("Measured", "Versions", "Remove when"):
+    for word in ("Defect", "Measured", "Versions", "Remove when"):
         assert word in doc, f"{module}'s docstring lacks '{word}'"
 
 
