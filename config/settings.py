@@ -2,9 +2,10 @@
 
 One frozen object, built at the edge (the CLI command, the worker entry) and passed down;
 nothing reads the environment at import. Kafka, topology and engine timing sit on the root;
-each other concern is a section with its own module and variables: ``web``
-(config.web), ``guardrail`` (config.guardrail), ``compat`` (config.compat), ``lake``
-(config.lake), ``senders`` (config.senders). docs/operations.md lists the variables.
+each other concern is a section with its own module and variables: ``web`` (config.web),
+``guardrail`` (config.guardrail), ``compat`` (config.compat), ``lake`` (config.lake),
+``senders`` (config.senders), ``retention`` (config.retention). docs/operations.md lists
+the variables.
 
 ``Settings()`` reads the environment; keyword arguments override it field by field (in a
 section too). ``Settings.from_values({...})`` reads nothing: a test builds one in-process.
@@ -30,6 +31,7 @@ from pydantic_settings import (
 from smartrouter.config.compat import CompatSettings
 from smartrouter.config.guardrail import GuardrailSettings
 from smartrouter.config.lake import LakeSettings
+from smartrouter.config.retention import RetentionSettings
 from smartrouter.config.section import Section
 from smartrouter.config.senders import SenderSettings
 from smartrouter.config.web import WebSettings
@@ -48,6 +50,7 @@ class Settings(BaseSettings):
     compat: CompatSettings = Field(default_factory=CompatSettings)
     lake: LakeSettings = Field(default_factory=LakeSettings)
     senders: SenderSettings = Field(default_factory=SenderSettings)
+    retention: RetentionSettings = Field(default_factory=RetentionSettings)
 
     broker: str = Field(
         default=f"kafka://127.0.0.1:{DEFAULT_PORT}",
@@ -102,50 +105,6 @@ class Settings(BaseSettings):
     )
     clock_wall_origin: float | None = Field(
         default=None, description="Unix wall time at which the simulated clock shows clock_origin.",
-    )
-
-    # Retention per class of topic (schemas.topics.Retention; docs/privacy.md says what each
-    # holds). Applied when the topics are created (smartrouter.streams.admin.ensure_topics); the
-    # embedded broker stores them but never expires or compacts anything.
-    retention_input_hours: float = Field(
-        default=7 * 24.0, gt=0,
-        description="intents, customer-updates, inbound, delivery-raw: a week to replay after"
-        " an outage; raw contact points and texts are gone from Kafka after this (+ a segment).",
-    )
-    retention_output_hours: float = Field(
-        default=7 * 24.0, gt=0,
-        description="decisions, delivery, keyword-acks: the lake sink and outside consumers"
-        " may lag this long before records are lost to them.",
-    )
-    retention_sends_hours: float = Field(
-        default=2 * 24.0, gt=0,
-        description="outbox, scheduled, send-attempts (addresses and message texts): consumed"
-        " within seconds; two days survive an outage. send-attempts must keep at least as long"
-        " as outbox (it decides what a replayed outbox record does).",
-    )
-    retention_ticks_hours: float = Field(
-        default=24.0, gt=0, description="ticks: the engine's clock, no data.",
-    )
-    retention_dead_letters_hours: float = Field(
-        default=14 * 24.0, gt=0,
-        description="dead-letters (original bytes of failed input, personal data included):"
-        " two weeks for an operator to notice, fix and replay; shorter loses replayability.",
-    )
-    segment_hours: float = Field(
-        default=24.0, gt=0,
-        description="Longest a log segment stays open (segment.ms, capped at the retention):"
-        " Kafka deletes and compacts whole closed segments only, so data may outlive its"
-        " retention or compaction lag by up to this much.",
-    )
-    changelog_max_compaction_lag_hours: float = Field(
-        default=24.0, gt=0,
-        description="Table changelogs (compacted): longest a superseded record (an erased"
-        " customer's old state) stays before the log cleaner must remove it.",
-    )
-    changelog_delete_retention_hours: float = Field(
-        default=24.0, gt=0,
-        description="How long a changelog tombstone stays readable after compaction (a table"
-        " restore must read it within this time to forget the key).",
     )
 
     @field_validator("broker")
