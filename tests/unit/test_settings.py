@@ -199,3 +199,22 @@ def test_the_app_is_configured_once(monkeypatch):
     assert app_module.topics["intents"].get_topic_name() == "once-intents"
     with pytest.raises(RuntimeError, match="other settings"):
         app_module.configure(Settings.from_values({"topic_prefix": "twice-"}))
+
+
+def test_no_raw_environment_reads_or_import_time_settings_outside_the_root():
+    """The environment is read by Settings() at the edge; a child process may be handed a
+    copy (local/supervisor.py). Test helpers (testing/, tests/) are exempt."""
+    import re
+
+    root = Path(__file__).resolve().parents[2]
+    raw = re.compile(r"os\.environ|os\.getenv|\bgetenv\(")
+    at_import = re.compile(r"^\w+\s*(:[^=]+)?=\s*\w*Settings\(")
+    found = []
+    for folder in ("schemas", "engine", "config", "adapters", "streams", "agents", "local",
+                   "sim", "cli"):
+        for path in sorted((root / folder).rglob("*.py")):
+            for number, line in enumerate(path.read_text().splitlines(), 1):
+                handed_to_child = "dict(os.environ)" in line
+                if (raw.search(line) and not handed_to_child) or at_import.match(line):
+                    found.append(f"{path.relative_to(root)}:{number}: {line.strip()}")
+    assert not found, "\n".join(found)
