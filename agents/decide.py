@@ -11,6 +11,7 @@ from pydantic import TypeAdapter
 
 from smartrouter.schemas.intents import CampaignIntent
 from smartrouter.steps.decide import DecideStep
+from smartrouter.steps.routes import SenderRoutes
 from smartrouter.streams.app import (
     app,
     campaign_configs,
@@ -38,6 +39,7 @@ decide = DecideStep(
     campaign_configs=campaign_configs, models=models, replay=decisions_replay,
     waiting_sends=waiting_sends, open_outcomes=open_outcomes, emit=emit, clock=clock,
     partitions=settings.partitions, outcome_window_s=settings.outcome_window_s,
+    senders=SenderRoutes(settings.senders),
 )  # fmt: skip
 
 

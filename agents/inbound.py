@@ -20,12 +20,12 @@ from smartrouter.streams.pipeline import gap_guard, run_validated
 
 INBOUND = TypeAdapter(InboundMessage)
 guardrail = build_guardrail(GuardrailConfig(
-    backend=settings.guardrail_backend, threshold=settings.guardrail_threshold,
-    bedrock_model_id=settings.guardrail_bedrock_model_id,
-    bedrock_timeout_s=settings.guardrail_bedrock_timeout_s,
+    backend=settings.guardrail.backend, threshold=settings.guardrail.threshold,
+    bedrock_model_id=settings.guardrail.bedrock_model_id,
+    bedrock_timeout_s=settings.guardrail.bedrock_timeout_s,
     aws_region=settings.aws_region, aws_endpoint_url=settings.aws_endpoint_url,
 ))  # fmt: skip
-OFF_LOOP = settings.guardrail_backend != "local"
+OFF_LOOP = settings.guardrail.backend != "local"
 
 
 async def handle_inbound(message: InboundMessage, source: Source) -> None:

@@ -11,9 +11,9 @@ from __future__ import annotations
 from pydantic import TypeAdapter
 
 from smartrouter.adapters.senders.base import Sender
-from smartrouter.adapters.senders.config import SenderSettings
 from smartrouter.adapters.senders.factory import build_sender
 from smartrouter.adapters.senders.simulator import SimulatorSender
+from smartrouter.config.senders import SenderSettings
 from smartrouter.schemas.outbox import SendRequest
 from smartrouter.steps.send import SendStep
 from smartrouter.steps.send_ledger import SendLedger
@@ -45,7 +45,8 @@ def make_sender(config: SenderSettings) -> Sender:
 
 
 send_outbox_batch = SendStep(
-    path=SendPath(make_sender, campaign_configs, settings.partitions),
+    path=SendPath(make_sender, campaign_configs, settings.partitions,
+                  load_config=lambda: settings.senders),
     ledger=SendLedger(send_log=send_log, emit=emit, acked=emit_acked, clock=clock),
     hooks=stream_hooks, replay=attempts_replay, message_index=message_index,
     campaign_configs=campaign_configs, clock=clock,

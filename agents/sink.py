@@ -5,25 +5,24 @@ own group that seeks every assigned partition to the offsets committed in the Ic
 snapshot, which is what makes it exactly-once; the module docstring there says why a Faust
 agent could not) run as a service of the app, so it starts with the worker (after table
 recovery) and is stopped — last batch flushed — with it. ``SMARTROUTER_LAKE_ENABLED=false``
-leaves it out.
+(``settings.lake.lake_enabled``) leaves it out.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from mode import Service
 
-from smartrouter.adapters.lake.config import LakeSettings
 from smartrouter.streams.app import app, settings
 
 if TYPE_CHECKING:
     from smartrouter.adapters.lake.sink import LakeSink
 
 log = logging.getLogger(__name__)
-lake_settings = LakeSettings()
+lake_settings = settings.lake
 
 
 RESTART_DELAY_S = 30.0
@@ -69,5 +68,12 @@ class LakeSinkService(Service):
             self._task.cancel()
 
 
-if lake_settings.lake_enabled:
+def install(app: Any, settings: Any) -> bool:
+    """Run the sink as a service of ``app`` when ``settings.lake`` says so; whether it does."""
+    if not settings.lake.lake_enabled:
+        return False
     app.service(LakeSinkService)
+    return True
+
+
+install(app, settings)

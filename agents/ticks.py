@@ -22,6 +22,7 @@ from pydantic import TypeAdapter
 from smartrouter.schemas.ticks import Tick
 from smartrouter.steps.outcomes import CloseOutcomes
 from smartrouter.steps.release import ReleaseStep
+from smartrouter.steps.routes import SenderRoutes
 from smartrouter.streams import partitions  # noqa: F401 - the revoke hook forgets the indexes
 from smartrouter.streams.app import (
     app,
@@ -46,6 +47,7 @@ release_due = ReleaseStep(
     scheduled_sends=scheduled_sends, customers=customers, campaign_spend=campaign_spend,
     campaign_configs=campaign_configs, waiting_sends=waiting_sends,
     retained_sends=retained_sends, emit=emit, clock=clock, partitions=settings.partitions,
+    senders=SenderRoutes(settings.senders).all,
 )  # fmt: skip
 close_outcomes = CloseOutcomes(
     pending_outcomes=pending_outcomes, open_outcomes=open_outcomes, models=models,

@@ -27,8 +27,8 @@ from rich.console import Console
 from rich.table import Table
 
 from smartrouter.adapters.lake.catalog import load_lake_table
-from smartrouter.adapters.lake.config import LakeSettings
 from smartrouter.adapters.lake.maintain import data_file_count, maintain
+from smartrouter.config.lake import LakeSettings
 
 
 def produce(bootstrap: str, topic: str, events: int) -> float:

@@ -23,9 +23,9 @@ from rich.console import Console
 from rich.table import Table
 
 from smartrouter.adapters.lake.catalog import lake_catalog
-from smartrouter.adapters.lake.config import LakeSettings
 from smartrouter.adapters.lake.maintain import compact, data_file_count, expire
 from smartrouter.adapters.lake.writer import LakeWriter
+from smartrouter.config.lake import LakeSettings
 from smartrouter.schemas.decisions import Decision
 
 START = dt.datetime(2025, 3, 1, tzinfo=dt.UTC)

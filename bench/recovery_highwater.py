@@ -3,7 +3,7 @@
     .venv/bin/python bench/recovery_highwater.py [--customers 3000] [--runs 2]
 
 `fetch` (the default) reads highwaters from Fetch responses; `listoffsets` is faust's own
-path, which trusts the embedded broker's wrong ListOffsets answer (BROKER-NOTES.md).
+path, which trusts the embedded broker's wrong ListOffsets answer (docs/broker-notes.md).
 Counts of lost state are per run: customers with no profile after the restart, replayed
 intents decided a second time, and duplicate decisions from the at-least-once window.
 """

@@ -419,7 +419,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                      f"{s['ram_bytes_memory_store'] / 1e6:,.0f} MB")
     console.print(proj)
     console.print("The changelog topics hold every write, not the newest per key: the embedded "
-                  "broker never compacts (BROKER-NOTES.md), so its memory grows per intent.")
+                  "broker never compacts (docs/broker-notes.md), so its memory grows per intent.")
     figures: dict[str, Any] = {
         "sample_customers": args.sample, "assumptions": {
             "intents_per_day": ipd, "days_unpruned": args.days, "send_share": round(share, 3),

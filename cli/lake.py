@@ -14,7 +14,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from smartrouter.adapters.lake.config import LakeSettings
+from smartrouter.config.lake import LakeSettings
+from smartrouter.config.settings import Settings
 
 __all__ = ["maintain", "report"]
 
@@ -29,7 +30,7 @@ def _fail(message: str) -> NoReturn:
 
 def _settings() -> LakeSettings:
     try:
-        return LakeSettings()
+        return Settings().lake
     except Exception as exc:  # noqa: BLE001 - pydantic's message is the useful part
         _fail(f"bad SMARTROUTER_* lake setting: {exc}".splitlines()[0])
 

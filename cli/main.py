@@ -22,7 +22,7 @@ from smartrouter.cli import lake as lake_cli
 from smartrouter.cli.events import events_app
 from smartrouter.cli.guardrail import guardrail_app
 from smartrouter.cli.policy import policy_app
-from smartrouter.config.settings import Settings, get_settings
+from smartrouter.config.settings import SECTIONS, Settings
 
 app = typer.Typer(
     name="smartrouter",
@@ -55,12 +55,19 @@ def fail(message: str, code: int = 1) -> NoReturn:
     raise typer.Exit(code)
 
 
+def _setting_name(loc: tuple) -> str:
+    """SMARTROUTER_PARTITIONS for a root field; web.bind (or web) for a section's."""
+    if str(loc[0]) in SECTIONS:
+        return ".".join(map(str, loc))
+    return f"SMARTROUTER_{str(loc[0]).upper()}"
+
+
 def load_settings() -> Settings:
     try:
-        return get_settings()
+        return Settings()
     except ValidationError as exc:  # one line: which variable, what is wrong with it
         fail("bad setting: " + "; ".join(
-            (f"SMARTROUTER_{str(e['loc'][0]).upper()}: " if e["loc"] else "")
+            (f"{_setting_name(e['loc'])}: " if e["loc"] else "")
             + str(e["msg"]).removeprefix("Value error, ") for e in exc.errors()))
     except Exception as exc:  # noqa: BLE001 - pydantic's message is the useful part
         fail(f"bad SMARTROUTER_* setting: {exc}".splitlines()[0])
@@ -138,7 +145,7 @@ def up(
         data_dir=settings.data_dir, workers=workers, broker_port=port, storage=storage,
         external_broker=settings.broker if external else None,
         topic_prefix=settings.topic_prefix, partitions=settings.partitions,
-        first_web_port=settings.web_port,
+        first_web_port=settings.web.port, lake_dir=settings.lake.lake_dir,
     )  # fmt: skip
     with console.status(f"starting broker and {workers} worker(s)…"):
         try:

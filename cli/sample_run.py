@@ -61,7 +61,7 @@ def run_sample(settings: Settings, examples: Path, *, workers: int,
     shutil.rmtree(data_dir, ignore_errors=True)
     stack = Stack(data_dir=data_dir, workers=workers, broker_port=free_port(),
                   first_web_port=free_port(), partitions=settings.partitions,
-                  topic_prefix=settings.topic_prefix)
+                  topic_prefix=settings.topic_prefix, lake_dir=settings.lake.lake_dir)
     group = settings.app_id
     try:
         with console.status(f"starting embedded broker and {workers} worker(s)…"):

@@ -1,20 +1,40 @@
-"""Settings, read once from ``SMARTROUTER_*`` environment variables.
+"""The settings root, read once from ``SMARTROUTER_*`` environment variables.
 
-One frozen object, built at the edge (CLI ``main`` or the worker entry) and passed on;
-nothing else in the code base reads the environment.
+One frozen object, built at the edge (the CLI command, the worker entry) and passed down;
+nothing reads the environment at import. Kafka, topology and engine timing sit on the root;
+each other concern is a section with its own module and variables: ``web`` (config.web),
+``guardrail`` (config.guardrail), ``compat`` (config.compat), ``lake`` (config.lake),
+``senders`` (config.senders), ``retention`` (config.retention). docs/operations.md lists
+the variables.
+
+``Settings()`` reads the environment; keyword arguments override it field by field (in a
+section too). ``Settings.from_values({...})`` reads nothing: a test builds one in-process.
 """
 
 from __future__ import annotations
 
-import ipaddress
-from functools import lru_cache
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal
+from typing import Any
 from urllib.parse import urlparse
 
-from pydantic import AwareDatetime, Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AliasChoices, AwareDatetime, Field, field_validator, model_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    InitSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
+from smartrouter.config.compat import CompatSettings
+from smartrouter.config.guardrail import GuardrailSettings
+from smartrouter.config.lake import LakeSettings
+from smartrouter.config.retention import RetentionSettings
+from smartrouter.config.section import Section
+from smartrouter.config.senders import SenderSettings
+from smartrouter.config.web import WebSettings
 from smartrouter.engine.clock import Clock
 
 DEFAULT_PORT = 9092
@@ -25,6 +45,13 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="SMARTROUTER_", frozen=True, extra="ignore")
 
+    web: WebSettings = Field(default_factory=WebSettings)
+    guardrail: GuardrailSettings = Field(default_factory=GuardrailSettings)
+    compat: CompatSettings = Field(default_factory=CompatSettings)
+    lake: LakeSettings = Field(default_factory=LakeSettings)
+    senders: SenderSettings = Field(default_factory=SenderSettings)
+    retention: RetentionSettings = Field(default_factory=RetentionSettings)
+
     broker: str = Field(
         default=f"kafka://127.0.0.1:{DEFAULT_PORT}",
         description="Bootstrap broker(s) as kafka://host:port[,host:port].",
@@ -32,17 +59,6 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default=Path(".smartrouter"), description="Worker state and logs.")
     topic_prefix: str = Field(default="", description="Prefix for every topic and group name.")
     partitions: int = Field(default=4, ge=1, le=1024, description="Partitions per topic.")
-    web_port: int = Field(default=6066, ge=1, le=65535, description="Faust web port.")
-    web_bind: str = Field(
-        default="127.0.0.1",
-        description="Address the worker's web server listens on. Anything but loopback needs"
-        " web_token: the server is refused at start otherwise.",
-    )
-    web_host: str = Field(default="127.0.0.1", description="Host name the worker advertises.")
-    web_token: SecretStr | None = Field(
-        default=None,
-        description="Bearer token every web request must carry (Authorization: Bearer ...).",
-    )
     store: str = Field(
         default="memory://",
         description="Faust table store. memory:// recovers from the changelog on start.",
@@ -52,51 +68,11 @@ class Settings(BaseSettings):
         gt=0,
         description="Consumer session timeout; the embedded broker makes joins wait half of it.",
     )
-    highwater_source: str = Field(
-        default="fetch",
-        description=(
-            "'fetch' reads changelog highwaters from a Fetch response (correct on every broker);"
-            " 'listoffsets' uses ListOffsets, which the embedded broker answers wrongly."
-        ),
-    )
-    fetch_max_wait_ms: int = Field(
-        default=100, ge=1, le=10_000,
-        description=(
-            "Longest a worker's Fetch waits for data (faust hardcodes 1500). The embedded"
-            " broker answers a parked Fetch only at this deadline, so it is each hop's latency."
-        ),
-    )
     log_level: str = Field(default="info")
-    guardrail_threshold: float = Field(
-        default=0.40, ge=0.0, le=1.0,
-        description="Anger score at or above which marketing is held back (engine.guardrail).",
-    )
-
-    guardrail_backend: Literal["local", "embedding", "bedrock"] = Field(
-        default="local",
-        description=(
-            "Model C backend: 'local' (VADER + cues, offline), 'embedding' (MiniLM sentence"
-            " embeddings + a small classifier, offline; needs the [embeddings] extra) or"
-            " 'bedrock' (Amazon Bedrock Converse, with the local model as fallback)."
-        ),
-    )
-    guardrail_bedrock_model_id: str = Field(
-        default="anthropic.claude-3-haiku-20240307-v1:0",
-        description="Bedrock model id (or inference profile) for the 'bedrock' backend.",
-    )
-    guardrail_bedrock_timeout_s: float = Field(
-        default=2.0, gt=0, le=60,
-        description="Per-call timeout of the Bedrock guardrail; past it the local model answers.",
-    )
     input_horizon_days: float = Field(
         default=30.0, gt=0, le=3660,
         description="How far ahead an input's dates (not_before, expires_at, ...) may lie;"
         " a later one is dead-lettered (validation: beyond_horizon).",
-    )
-    stall_after_s: float = Field(
-        default=30.0, gt=0,
-        description="An owned partition behind its highwater that fed its agent nothing for"
-        " this long is resumed from its committed offset (smartrouter.streams.compat.stall_watch).",
     )
     tick_interval_s: float = Field(
         default=5.0, gt=0, le=3600,
@@ -131,50 +107,6 @@ class Settings(BaseSettings):
         default=None, description="Unix wall time at which the simulated clock shows clock_origin.",
     )
 
-    # Retention per class of topic (schemas.topics.Retention; docs/privacy.md says what each
-    # holds). Applied when the topics are created (smartrouter.streams.admin.ensure_topics); the
-    # embedded broker stores them but never expires or compacts anything.
-    retention_input_hours: float = Field(
-        default=7 * 24.0, gt=0,
-        description="intents, customer-updates, inbound, delivery-raw: a week to replay after"
-        " an outage; raw contact points and texts are gone from Kafka after this (+ a segment).",
-    )
-    retention_output_hours: float = Field(
-        default=7 * 24.0, gt=0,
-        description="decisions, delivery, keyword-acks: the lake sink and outside consumers"
-        " may lag this long before records are lost to them.",
-    )
-    retention_sends_hours: float = Field(
-        default=2 * 24.0, gt=0,
-        description="outbox, scheduled, send-attempts (addresses and message texts): consumed"
-        " within seconds; two days survive an outage. send-attempts must keep at least as long"
-        " as outbox (it decides what a replayed outbox record does).",
-    )
-    retention_ticks_hours: float = Field(
-        default=24.0, gt=0, description="ticks: the engine's clock, no data.",
-    )
-    retention_dead_letters_hours: float = Field(
-        default=14 * 24.0, gt=0,
-        description="dead-letters (original bytes of failed input, personal data included):"
-        " two weeks for an operator to notice, fix and replay; shorter loses replayability.",
-    )
-    segment_hours: float = Field(
-        default=24.0, gt=0,
-        description="Longest a log segment stays open (segment.ms, capped at the retention):"
-        " Kafka deletes and compacts whole closed segments only, so data may outlive its"
-        " retention or compaction lag by up to this much.",
-    )
-    changelog_max_compaction_lag_hours: float = Field(
-        default=24.0, gt=0,
-        description="Table changelogs (compacted): longest a superseded record (an erased"
-        " customer's old state) stays before the log cleaner must remove it.",
-    )
-    changelog_delete_retention_hours: float = Field(
-        default=24.0, gt=0,
-        description="How long a changelog tombstone stays readable after compaction (a table"
-        " restore must read it within this time to forget the key).",
-    )
-
     @field_validator("broker")
     @classmethod
     def _broker_url(cls, value: str) -> str:
@@ -194,20 +126,19 @@ class Settings(BaseSettings):
         _ = self.clock  # raises ValueError naming what is missing
         return self
 
-    @model_validator(mode="after")
-    def _exposed_web_needs_token(self) -> Settings:
-        if not is_loopback(self.web_bind) and not self.web_token:
-            raise ValueError(
-                f"web_bind {self.web_bind} is not a loopback address: set SMARTROUTER_WEB_TOKEN"
-                " (every request must then carry it) or bind 127.0.0.1")
-        return self
-
-    @field_validator("highwater_source")
     @classmethod
-    def _highwater(cls, value: str) -> str:
-        if value not in ("fetch", "listoffsets"):
-            raise ValueError("highwater_source must be 'fetch' or 'listoffsets'")
-        return value
+    def settings_customise_sources(
+        cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource, dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, SectionsFromEnvironment(settings_cls))
+
+    @classmethod
+    def from_values(cls, values: Mapping[str, Any]) -> Settings:
+        """Settings from ``values`` alone (sections as dicts), the environment unread."""
+        given = dict(values)
+        return cls(_build_sources=((InitSettingsSource(cls, init_kwargs=given),), given))
 
     @property
     def clock(self) -> Clock:
@@ -228,16 +159,6 @@ class Settings(BaseSettings):
     def topic(self, name: str) -> str:
         """The full topic name for a logical topic (``intents`` → ``<prefix>intents``)."""
         return f"{self.topic_prefix}{name}"
-
-
-def is_loopback(host: str) -> bool:
-    """True for 127.0.0.0/8, ::1 and ``localhost``; every other bind is reachable from outside."""
-    if host.strip().lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip().strip("[]")).is_loopback
-    except ValueError:
-        return False  # a host name or an all-interfaces address: treat as exposed
 
 
 def bootstrap_servers(url: str) -> list[str]:
@@ -261,7 +182,37 @@ def bootstrap_servers(url: str) -> list[str]:
     return out
 
 
-@lru_cache(maxsize=1)
-def get_settings() -> Settings:
-    """The process-wide settings, read from the environment on first use."""
-    return Settings()
+#: The root's sections by field name (web, guardrail, compat, lake, senders).
+SECTIONS = frozenset(name for name, field in Settings.model_fields.items()
+                     if isinstance(field.annotation, type)
+                     and issubclass(field.annotation, Section))
+
+
+class SectionsFromEnvironment(PydanticBaseSettingsSource):
+    """Each section's variables (its ``env_prefix`` + field name, or the field's aliases),
+    read when the root is built from the environment; keywords given to the root win per
+    field."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False  # unused: __call__ reads whole sections
+
+    def __call__(self) -> dict[str, Any]:
+        return {name: _section_env(field.annotation)
+                for name, field in self.settings_cls.model_fields.items()
+                if isinstance(field.annotation, type) and issubclass(field.annotation, Section)}
+
+
+def _section_env(section: type[Section]) -> dict[str, Any]:
+    """The section's variables by field name (a field read through an alias, such as an
+    older variable name, comes back under its alias), so keywords can override them."""
+    values = EnvSettingsSource(section, env_prefix=section.env_prefix)()  # type: ignore[arg-type]
+    by_alias = {alias: name for name, field in section.model_fields.items()
+                for alias in _aliases(field)}
+    return {by_alias.get(key, key): value for key, value in values.items()}
+
+
+def _aliases(field: FieldInfo) -> list[str]:
+    alias = field.validation_alias
+    if isinstance(alias, AliasChoices):
+        return [choice for choice in alias.choices if isinstance(choice, str)]
+    return [alias] if isinstance(alias, str) else []

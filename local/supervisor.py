@@ -180,6 +180,7 @@ class Stack:
     partitions: int = 4
     first_web_port: int = 6066
     extra_env: dict[str, str] = field(default_factory=dict)  # e.g. clock.env() for every worker
+    lake_dir: Path | None = None  # settings.lake.lake_dir; None: <data_dir>/lake
     restart_policy: Backoff = field(default_factory=Backoff)
     clock: Callable[[], float] = field(default=time.monotonic, repr=False)
     worker_command: tuple[str, ...] = WORKER_COMMAND
@@ -230,10 +231,8 @@ class Stack:
 
     def lake_env(self) -> dict[str, str]:
         """One lake for all workers (each has its own data dir): ``<data_dir>/lake``, where
-        ``smartrouter report`` looks with the same SMARTROUTER_DATA_DIR."""
-        if "SMARTROUTER_LAKE_DIR" in os.environ:
-            return {}
-        return {"SMARTROUTER_LAKE_DIR": str((self.data_dir / "lake").resolve())}
+        ``smartrouter report`` looks with the same SMARTROUTER_DATA_DIR; or ``lake_dir``."""
+        return {"SMARTROUTER_LAKE_DIR": str((self.lake_dir or self.data_dir / "lake").resolve())}
 
     def dead_workers(self) -> list[WorkerProcess]:
         return [w for w in self.processes if not w.alive()]

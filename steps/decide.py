@@ -26,7 +26,6 @@ from smartrouter.schemas.decisions import Action, Decision
 from smartrouter.schemas.intents import CampaignIntent, IntentKind
 from smartrouter.schemas.outbox import ScheduledSend
 from smartrouter.steps.ports import Emit, Lookup, Models, ReplayReader, Table
-from smartrouter.steps.routes import sender_for
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +46,7 @@ def already_decided(decided_intents: Table, intent_id: str, partition: int, offs
 
 def schedule_entry(intent: CampaignIntent, decision: Decision, fallbacks: list[Channel],
                    reserved: float, partition: int,
-                   senders: Callable[[Channel], str] = sender_for) -> dict:
+                   senders: Callable[[Channel], str]) -> dict:
     """The scheduled-sends record of a decided send (what the scheduler releases)."""
     assert decision.channel is not None and decision.send_at is not None
     send = ScheduledSend(
@@ -82,7 +81,8 @@ class DecideStep:
     clock: Clock
     partitions: int
     outcome_window_s: float
-    senders: Callable[[Channel], str] = sender_for
+    #: channel -> outbox key (``steps.routes.SenderRoutes``)
+    senders: Callable[[Channel], str]
 
     async def __call__(self, intent: CampaignIntent, partition: int, offset: int) -> None:
         replay = await self.replay.records(partition)

@@ -29,7 +29,6 @@ from smartrouter.schemas.decisions import Reason
 from smartrouter.schemas.delivery import DeliveryEvent, DeliveryType
 from smartrouter.schemas.outbox import ScheduledSend
 from smartrouter.steps.ports import Emit, Lookup, Table
-from smartrouter.steps.routes import sender_map
 
 log = logging.getLogger(__name__)
 POLICY = Policy()
@@ -56,7 +55,8 @@ class ReleaseStep:
     emit: Emit
     clock: Clock
     partitions: int
-    senders: Callable[[], dict[Channel, str]] = sender_map
+    #: every channel's outbox key (``steps.routes.SenderRoutes.all``)
+    senders: Callable[[], dict[Channel, str]]
 
     async def __call__(self, partition: int, now: datetime) -> None:
         """Called on every tick of ``partition`` (agents.ticks), ``now`` the tick's time."""

@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
-import functools
+from dataclasses import dataclass
 
-from smartrouter.adapters.senders.config import SenderSettings
+from smartrouter.config.senders import SenderSettings
 from smartrouter.schemas.common import Channel
 
 
-def sender_for(channel: Channel) -> str:
-    """The outbox key of a channel: its configured identity, else a per-channel default."""
-    return sender_settings().identity_for(channel) or f"default-{channel}"
+@dataclass(frozen=True)
+class SenderRoutes:
+    """The outbox key per channel, from the ``senders`` section of the settings root."""
 
+    config: SenderSettings
 
-def sender_map() -> dict[Channel, str]:
-    """Every channel's outbox key (the release resolves the fallbacks' identities)."""
-    return {c: sender_for(c) for c in Channel}
+    def __call__(self, channel: Channel) -> str:
+        """A channel's configured identity, else a per-channel default."""
+        return self.config.identity_for(channel) or f"default-{channel}"
 
-
-@functools.lru_cache(maxsize=1)
-def sender_settings() -> SenderSettings:
-    return SenderSettings()
+    def all(self) -> dict[Channel, str]:
+        """Every channel's outbox key (the release resolves the fallbacks' identities)."""
+        return {c: self(c) for c in Channel}

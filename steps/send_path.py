@@ -12,8 +12,8 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 from smartrouter.adapters.senders.base import Sender
-from smartrouter.adapters.senders.config import SenderSettings
 from smartrouter.adapters.senders.rate_limit import BucketRegistry, Prepaid, TokenBucket
+from smartrouter.config.senders import SenderSettings
 from smartrouter.schemas.outbox import SendRequest
 from smartrouter.steps.ports import Lookup
 
@@ -24,7 +24,7 @@ class SendPath:
 
     def __init__(self, make_sender: Callable[[SenderSettings], Sender],
                  campaign_configs: Lookup, partitions: int,
-                 load_config: Callable[[], SenderSettings] = SenderSettings,
+                 load_config: Callable[[], SenderSettings],
                  rng: random.Random | None = None) -> None:
         self.make_sender = make_sender
         self.load_config = load_config

@@ -67,7 +67,7 @@ def retention_hours(spec: TopicSpec, settings: Settings) -> float | None:
         raise ValueError(f"topic {spec.name!r} has no retention class (smartrouter.schemas.topics)")
     if spec.retention == "state":
         return None
-    return float(getattr(settings, f"retention_{spec.retention}_hours"))
+    return float(getattr(settings.retention, f"{spec.retention}_hours"))
 
 
 def topic_configs(spec: TopicSpec, settings: Settings) -> dict[str, str]:
@@ -80,7 +80,7 @@ def topic_configs(spec: TopicSpec, settings: Settings) -> dict[str, str]:
     return {
         "cleanup.policy": "delete",
         "retention.ms": _ms(hours),
-        "segment.ms": _ms(min(hours, settings.segment_hours)),
+        "segment.ms": _ms(min(hours, settings.retention.segment_hours)),
     }
 
 
@@ -93,12 +93,12 @@ def changelog_configs(settings: Settings) -> dict[str, str]:
     """A table changelog: compacted, a superseded or deleted key's older records removed
     within ``max.compaction.lag.ms`` (+ the cleaner's run), tombstones kept for
     ``delete.retention.ms`` so a restoring worker still sees the delete."""
-    lag = settings.changelog_max_compaction_lag_hours
+    lag = settings.retention.changelog_max_compaction_lag_hours
     return {
         "cleanup.policy": "compact",
         "max.compaction.lag.ms": _ms(lag),
-        "segment.ms": _ms(min(lag, settings.segment_hours)),
-        "delete.retention.ms": _ms(settings.changelog_delete_retention_hours),
+        "segment.ms": _ms(min(lag, settings.retention.segment_hours)),
+        "delete.retention.ms": _ms(settings.retention.changelog_delete_retention_hours),
     }
 
 

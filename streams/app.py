@@ -1,34 +1,32 @@
-"""The Faust app, its topics and tables: declared here, configured from Settings.
+"""The Faust app, its topics and tables: built from Settings when the worker starts.
 
-Importing this module declares the app and the topics (the only import-time effect);
-nothing connects until a worker starts. Agents live in ``agents/`` and are found by
-autodiscovery, so nothing imports them directly.
+Importing this module reads nothing and declares nothing. ``configure(settings)`` — called
+once by the worker entry (``streams.worker.run_worker``) or by a test — builds the app, its
+topics and tables; the module's names (``app``, ``settings``, ``topics``, ``customers`` ...)
+then resolve to that build (PEP 562 ``__getattr__``), so agent modules keep writing
+``from smartrouter.streams.app import app, topics``: faust imports them by autodiscovery,
+after ``configure``. Using a name before ``configure`` raises, naming the fix.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, fields
 from typing import Any
 
 import faust
 
-from smartrouter.config.settings import Settings, get_settings
+from smartrouter.config.settings import Settings
+from smartrouter.engine.clock import Clock
 from smartrouter.schemas.topics import TOPICS
 from smartrouter.streams.compat.global_view import GlobalView, GlobalViewService
 from smartrouter.streams.compat.stall_watch import StallWatch
-from smartrouter.streams.compat.transport import FetchHighwaterTransport
+from smartrouter.streams.compat.transport import CompatApp
 from smartrouter.streams.model_registry import ModelRegistry
 from smartrouter.streams.web_auth import web_options
 
 
-class SmartRouterApp(faust.App):
-    """faust.App whose transport reads changelog highwaters from Fetch (compat.highwater)."""
-
-    highwater_source: str = "fetch"
-
-    def _new_transport(self) -> Any:
-        if self.highwater_source == "fetch":
-            return FetchHighwaterTransport(self.conf.broker_consumer, self)
-        return super()._new_transport()
+class SmartRouterApp(CompatApp):
+    """faust.App whose transport follows the ``compat`` settings (streams.compat.transport)."""
 
 
 def create_app(settings: Settings) -> SmartRouterApp:
@@ -54,16 +52,114 @@ def create_app(settings: Settings) -> SmartRouterApp:
         value_serializer="raw",
         logging_config=None,
     )
-    app.highwater_source = settings.highwater_source
+    app.compat = settings.compat
     return app
 
 
-settings = get_settings()
-clock = settings.clock  # wall time, or the simulator's compressed time (smartrouter.engine.clock)
-app = create_app(settings)
+@dataclass(frozen=True)
+class Runtime:
+    """What ``configure`` built; each field is a module-level name of this module."""
+
+    settings: Settings
+    #: wall time, or the simulator's compressed time (smartrouter.engine.clock)
+    clock: Clock
+    app: SmartRouterApp
+    #: logical topic name → Faust topic, for every topic in smartrouter.schemas.topics
+    topics: dict[str, faust.TopicT]
+    #: customer_id → CustomerState dict (smartrouter.engine.customer_state has the shape)
+    customers: faust.Table
+    #: intent_id → epoch seconds it was decided: the decide agent's idempotency record
+    decided_intents: faust.Table
+    #: intent_id → engine.learning.Pending: a marketing send whose outcome is not known yet
+    pending_outcomes: faust.Table
+    #: str(partition) → engine.model_set.ModelSet checkpoint of that partition's models
+    model_checkpoints: faust.Table
+    #: intent_id → a decided send (waiting → released | cancelled → settled); kept a while
+    #: after settling so a replay cannot release it twice, then dropped by the schedule tick
+    scheduled_sends: faust.Table
+    #: "<campaign_id>@<partition>" → {"charged": x, "reserved": y}: this partition's spend
+    campaign_spend: faust.Table
+    #: intent_id → what the send agent did with it (on the outbox partitions)
+    send_log: faust.Table
+    #: partition → the learned models of that partition (decide reads, feedback teaches)
+    models: ModelRegistry
+    #: provider message id → {intent_id, customer_id, campaign_id, channel}
+    message_index: Any
+    #: campaign_id → CampaignConfig as a JSON dict; every worker holds every campaign
+    campaigns: Any
+    #: what the agents read of those two tables (streams.compat.global_view says why)
+    campaign_configs: GlobalView
+    message_ids: GlobalView
+    #: partitions faust stopped feeding (streams.compat.stall_watch)
+    stall_watch: StallWatch
 
 
-def _declare_topic(name: str) -> faust.TopicT:
+_runtime: Runtime | None = None
+_NAMES = frozenset(f.name for f in fields(Runtime))
+
+
+def configure(settings: Settings) -> Runtime:
+    """Build the app, topics and tables for ``settings``: once per process. Again with equal
+    settings returns the same build; with other settings it raises (faust has one app)."""
+    global _runtime
+    if _runtime is None:
+        _runtime = _build(settings)
+    elif _runtime.settings != settings:
+        raise RuntimeError("smartrouter.streams.app is already configured with other settings")
+    return _runtime
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _NAMES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    if _runtime is None:
+        raise RuntimeError(
+            f"smartrouter.streams.app.{name} used before configure(settings): the worker entry"
+            " (streams.worker.run_worker) calls it; a test calls it with Settings.from_values")
+    return getattr(_runtime, name)
+
+
+def _build(settings: Settings) -> Runtime:
+    app = create_app(settings)
+    topics = {spec.name: _declare_topic(app, settings, spec.name) for spec in TOPICS}
+    tables = {
+        "customers": _table(app, settings, "customers",
+                            "Per-customer state fed by customer-updates."),
+        "decided_intents": _table(app, settings, "decided-intents",
+                                  "intent_ids already decided (dedupe)."),
+        "pending_outcomes": _table(app, settings, "pending-outcomes",
+                                   "Sends waiting for an engagement or a timeout."),
+        "model_checkpoints": _table(app, settings, "model-checkpoints",
+                                    "Learned models, one record per partition."),
+        "scheduled_sends": _table(app, settings, "scheduled-sends",
+                                  "Decided sends: waiting, released, settled."),
+        "campaign_spend": _table(app, settings, "campaign-spend",
+                                 "Per-partition campaign spend (engine.budget)."),
+        "send_log": _table(app, settings, "send-log",
+                           "Sends already handed to a provider (dedupe on outbox)."),
+    }
+    message_index = _global_table(app, settings, "message-index",
+                                  "Provider message id → intent, written by the send agent.")
+    campaigns = _global_table(app, settings, "campaigns", "Campaign configs (status, fatigue"
+                              " overrides, budget) from the campaigns topic.")
+    campaign_configs = _view(app, settings, campaigns)
+    message_ids = _view(app, settings, message_index)
+    # The outbox is left out: a held throttled send keeps its commit behind on purpose.
+    stall_watch = StallWatch(frozenset(settings.topic(spec.name) for spec in TOPICS
+                                       if spec.name != "outbox"),
+                             stall_s=settings.compat.stall_after_s)
+    if settings.compat.stall_watch:
+        _watch_stalls(app, settings, stall_watch)
+    return Runtime(
+        settings=settings, clock=settings.clock, app=app, topics=topics, **tables,
+        models=ModelRegistry(tables["model_checkpoints"], settings.checkpoint_every,
+                             settings.checkpoint_interval_s),
+        message_index=message_index, campaigns=campaigns, campaign_configs=campaign_configs,
+        message_ids=message_ids, stall_watch=stall_watch,
+    )
+
+
+def _declare_topic(app: faust.App, settings: Settings, name: str) -> faust.TopicT:
     # The retention / cleanup policy of the topic (schemas.topics, streams.admin): the
     # worker creates the topics with it (ensure_topics) before faust starts; faust gets the
     # same configs for any topic it would declare itself.
@@ -80,11 +176,7 @@ def _declare_topic(name: str) -> faust.TopicT:
     )
 
 
-#: Logical topic name → Faust topic, for every topic of the topology in smartrouter.schemas.topics.
-topics: dict[str, faust.TopicT] = {spec.name: _declare_topic(spec.name) for spec in TOPICS}
-
-
-def table(name: str, help_text: str) -> faust.Table:
+def _table(app: faust.App, settings: Settings, name: str, help_text: str) -> faust.Table:
     """A changelogged table of JSON dicts keyed by a string (customer_id, intent_id…)."""
     return app.Table(
         name,
@@ -97,71 +189,30 @@ def table(name: str, help_text: str) -> faust.Table:
     )
 
 
-#: customer_id → CustomerState dict (smartrouter.engine.customer_state documents the shape).
-customers = table("customers", "Per-customer state fed by customer-updates.")
-#: intent_id → epoch seconds it was decided: the idempotency record of the decide agent.
-decided_intents = table("decided-intents", "intent_ids already decided (dedupe).")
-
-#: intent_id → smartrouter.engine.learning.Pending: a marketing send whose outcome is not known yet.
-pending_outcomes = table("pending-outcomes", "Sends waiting for an engagement or a timeout.")
-#: str(partition) → engine.model_set.ModelSet checkpoint of that partition's learned models.
-model_checkpoints = table("model-checkpoints", "Learned models, one record per partition.")
-
-#: intent_id → a decided send: {"send": ScheduledSend, "content": {...}, "state": ...}
-#: (waiting → released | cancelled → settled); kept a while after settling so a replay
-#: cannot release it twice, then dropped by the schedule agent's tick.
-scheduled_sends = table("scheduled-sends", "Decided sends: waiting, released, settled.")
-#: "<campaign_id>@<partition>" → {"charged": x, "reserved": y}: this partition's spend.
-campaign_spend = table("campaign-spend", "Per-partition campaign spend (engine.budget).")
-#: intent_id → what the send agent did with it (on the outbox partitions).
-send_log = table("send-log", "Sends already handed to a provider (dedupe on outbox).")
-
-#: partition → the learned models of that partition (decide reads, feedback teaches).
-models = ModelRegistry(model_checkpoints, settings.checkpoint_every,
-                       settings.checkpoint_interval_s)
-
-#: provider message id → {intent_id, customer_id, campaign_id, channel}: lets the
-#: normalize agent (keyed by provider message id) resolve events that carry no ids.
-message_index = app.GlobalTable(
-    "message-index",
-    default=None,
-    partitions=settings.partitions,
-    schema=faust.Schema(key_serializer="json", value_serializer="json"),
-    help="Provider message id → intent, written by the send agent.",
-)
-
-#: campaign_id → CampaignConfig as a JSON dict; global: every worker holds every campaign.
-campaigns = app.GlobalTable(
-    "campaigns",
-    default=None,
-    partitions=settings.partitions,
-    schema=faust.Schema(key_serializer="json", value_serializer="json"),
-    help="Campaign configs (status, fatigue overrides, budget) from the campaigns topic.",
-)
+def _global_table(app: faust.App, settings: Settings, name: str, help_text: str) -> Any:
+    return app.GlobalTable(
+        name,
+        default=None,
+        partitions=settings.partitions,
+        schema=faust.Schema(key_serializer="json", value_serializer="json"),
+        help=help_text,
+    )
 
 
-#: What the agents read: every worker's full copy of those two tables (streams.compat.global_view
-#: says why a GlobalTable alone is not enough with several workers).
-campaign_configs = GlobalView(campaigns.changelog_topic.get_topic_name(), fallback=campaigns)
-message_ids = GlobalView(message_index.changelog_topic.get_topic_name(), fallback=message_index)
-for _view in (campaign_configs, message_ids):
-    app.service(GlobalViewService.following(_view, settings.bootstrap, settings.partitions))
+def _view(app: faust.App, settings: Settings, table: Any) -> GlobalView:
+    """Every worker's full copy of ``table`` (``compat.global_view``), or the table alone."""
+    if not settings.compat.global_view:
+        return GlobalView.table_only(table)
+    view = GlobalView(table.changelog_topic.get_topic_name(), fallback=table)
+    app.service(GlobalViewService.following(view, settings.bootstrap, settings.partitions))
+    return view
 
 
-#: Partitions whose agent has been fed nothing for a while although they are behind
-#: (streams.compat.stall_watch); the outbox is left out: a held throttled send keeps its commit
-#: behind on purpose.
-stall_watch = StallWatch(frozenset(settings.topic(spec.name) for spec in TOPICS
-                                   if spec.name != "outbox"),
-                         stall_s=settings.stall_after_s)
+def _watch_stalls(app: faust.App, settings: Settings, watch: StallWatch) -> None:
+    @app.on_partitions_assigned.connect
+    async def _watch_assigned(sender: object, assigned: set, **kwargs: object) -> None:
+        watch.assigned(assigned)
 
-
-@app.on_partitions_assigned.connect
-async def _watch_assigned(sender: object, assigned: set, **kwargs: object) -> None:
-    stall_watch.assigned(assigned)
-
-
-@app.timer(interval=max(settings.stall_after_s / 3, 1.0))
-async def _resume_stalled_partitions() -> None:
-    await stall_watch.check(app, settings.bootstrap, settings.app_id)
-
+    @app.timer(interval=max(settings.compat.stall_after_s / 3, 1.0))
+    async def _resume_stalled_partitions() -> None:
+        await watch.check(app, settings.bootstrap, settings.app_id)

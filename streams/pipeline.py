@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import logging
-import weakref
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -21,7 +20,8 @@ from pydantic import TypeAdapter
 
 from smartrouter.schemas.dead_letters import DeadLetter
 from smartrouter.streams.codec import Source, decode, encode
-from smartrouter.streams.compat.gaps import GapGuard
+from smartrouter.streams.compat.current_event import current_event
+from smartrouter.streams.compat.gaps import GapGuard, faust_commits_past
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -74,17 +74,18 @@ async def run_validated(
 
 
 @cache
-def _worker_parts() -> tuple[Any, timedelta, Any]:
-    """The app's clock, input horizon and stall watch, looked up once (not per message)."""
+def _worker_parts() -> tuple[Any, timedelta, Any, Any]:
+    """The app's clock, input horizon, stall watch and compat switches, looked up once
+    (not per message)."""
     from smartrouter.streams.app import clock, settings, stall_watch
 
-    return clock, timedelta(days=settings.input_horizon_days), stall_watch
+    return clock, timedelta(days=settings.input_horizon_days), stall_watch, settings.compat
 
 
 def input_context() -> dict[str, Any]:
     """Validation context of input contracts: the engine's now (simulated or wall) and how
     far ahead an input's dates may lie (``smartrouter.schemas.common.InputModel``)."""
-    clock, horizon, _ = _worker_parts()
+    clock, horizon, _, _ = _worker_parts()
     return {"now": clock.now(), "horizon": horizon}
 
 
@@ -148,19 +149,10 @@ class Item(Generic[T]):
 
 @contextmanager
 def handling(item: Item[Any]) -> Iterator[None]:
-    """Make ``item``'s event faust's current event while a batch handler works on it.
-
-    Faust tables choose the changelog partition of a write from the stream's current event
-    (``faust.streams.current_event``); inside ``take_events`` there is none, and a write
-    raises "Cannot modify table key from outside of stream iteration".
-    """
-    from faust.streams import _current_event  # faust keeps it in a ContextVar
-
-    token = _current_event.set(None if item.event is None else weakref.ref(item.event))
-    try:
+    """Make ``item``'s event faust's current event while a batch handler works on it, so
+    table writes work inside ``take_events`` (streams.compat.current_event says why)."""
+    with current_event(item.event, enabled=_worker_parts()[3].batch_current_event):
         yield
-    finally:
-        _current_event.reset(token)
 
 
 BatchHandler = Callable[[list[Item[T]]], Awaitable[None]]
@@ -203,19 +195,15 @@ async def run_validated_batches(
                 await dead_letter_exception(topics, item.source, item.raw, exc)
 
 
-def gap_guard(settings: Any) -> GapGuard:
-    """A GapGuard for this worker's consumer group (one per agent).
+def gap_guard(settings: Any) -> GapGuard | None:
+    """A GapGuard for this worker's consumer group (one per agent); None when switched off
+    (``SMARTROUTER_COMPAT_GAP_GUARD=false``)."""
+    if not settings.compat.gap_guard:
+        return None
 
-    Repaired offsets were never acked inside faust, so they are registered as a gap in
-    faust's own offset book-keeping (the mechanism it uses for compacted offsets);
-    otherwise a hole in the middle of a partition would hold its commits back forever.
-    """
-
-    async def let_commits_pass(topic: str, partition: int, first: int, last: int) -> None:
-        from faust.types import TP
-
+    def app() -> Any:
         from smartrouter.streams.app import app
 
-        await app.consumer._add_gap(TP(topic, partition), first, last)  # noqa: SLF001
+        return app
 
-    return GapGuard(settings.bootstrap, settings.app_id, on_repaired=let_commits_pass)
+    return GapGuard(settings.bootstrap, settings.app_id, on_repaired=faust_commits_past(app))

@@ -47,12 +47,12 @@ def bearer_token_middleware(token: str) -> Callable[[web.Request, Handler], Awai
 
 def web_options(settings: Settings) -> dict[str, Any]:
     """The faust.App keyword arguments for the web server ``settings`` describe."""
-    middlewares = [] if settings.web_token is None else [
-        bearer_token_middleware(settings.web_token.get_secret_value())]
+    middlewares = [] if settings.web.token is None else [
+        bearer_token_middleware(settings.web.token.get_secret_value())]
     return {
-        "web_bind": settings.web_bind,
-        "web_host": settings.web_host,
-        "web_port": settings.web_port,
+        "web_bind": settings.web.bind,
+        "web_host": settings.web.host,
+        "web_port": settings.web.port,
         "web_in_thread": False,
         "web_application_options": {"middlewares": middlewares},
         **BUILTIN_VIEWS_OFF,

@@ -41,9 +41,9 @@ def run_worker(settings: Settings) -> None:
     marker.unlink(missing_ok=True)
     asyncio.run(ensure_topics(settings))
 
-    from smartrouter.streams.app import (
-        app,  # declares app, topics and tables from the same settings
-    )
+    from smartrouter.streams.app import configure
+
+    app = configure(settings).app  # the app, topics and tables, from these settings
 
     class ReadyMarkingWorker(faust.Worker):
         def on_setup_root_logger(self, logger: logging.Logger, level: int) -> None:

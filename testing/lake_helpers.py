@@ -13,7 +13,7 @@ from typing import Any
 from aiokafka import TopicPartition
 
 from smartrouter.adapters.lake.catalog import lake_catalog, load_lake_table
-from smartrouter.adapters.lake.config import LakeSettings
+from smartrouter.config.lake import LakeSettings
 from smartrouter.schemas.decisions import Decision
 from smartrouter.schemas.delivery import DeliveryEvent
 from smartrouter.streams.compat.highwater import fetch_highwaters

@@ -95,14 +95,11 @@ def catalog_properties(settings: LakeSettingsLike) -> dict[str, str]:
     return props
 
 
-def lake_catalog(settings: LakeSettingsLike | None = None) -> Catalog:
-    """The lake's catalog; a local SQLite catalog gets its folders created first."""
+def lake_catalog(settings: LakeSettingsLike) -> Catalog:
+    """The lake's catalog (``settings``: the root's ``lake`` section); a local SQLite
+    catalog gets its folders created first."""
     from pyiceberg.catalog import load_catalog
 
-    if settings is None:
-        from smartrouter.adapters.lake.config import LakeSettings
-
-        settings = LakeSettings()
     props = catalog_properties(settings)
     if props["type"] == "sql" and props["uri"].startswith("sqlite:///"):
         Path(props["uri"].removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)

@@ -8,7 +8,7 @@ partition *exactly there*, on every assignment. A Faust agent cannot promise tha
 commits the group offsets itself (they run ahead of the lake: a record acknowledged to
 Kafka may still be in the sink's buffer when the worker is killed), seeking inside an agent
 races its own fetcher, and on the embedded broker Faust skips one offset per partition after
-a rebalance (BROKER-NOTES.md) — a lost row. So the sink owns a consumer in its own group
+a rebalance (docs/broker-notes.md) — a lost row. So the sink owns a consumer in its own group
 (``<prefix>smartrouter-lake``; the group only splits partitions between workers):
 
 * on assignment: refresh each table, then ``seek`` every partition to the table's committed
@@ -71,8 +71,8 @@ from typing import TYPE_CHECKING, Any
 
 from aiokafka import ConsumerRebalanceListener
 
-from smartrouter.adapters.lake.config import LakeSettings
 from smartrouter.adapters.lake.schema import LAKE_TABLES
+from smartrouter.config.lake import LakeSettings
 from smartrouter.schemas import wire_json
 from smartrouter.schemas.customers import CUSTOMER_UPDATE_ADAPTER, EraseRequest
 
@@ -121,7 +121,7 @@ class LakeSink:
                  lake: LakeSettings | None = None, catalog: Catalog | None = None,
                  session_timeout_s: float = 6.0, erase_topic: str | None = "customer-updates",
                  maintain: bool = True) -> None:
-        self.lake = lake or LakeSettings()
+        self.lake = lake or LakeSettings()  # defaults; a worker passes settings.lake
         self.bootstrap = bootstrap
         self.group_id = f"{topic_prefix}smartrouter-lake"
         #: full topic name -> lake table name

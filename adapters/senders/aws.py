@@ -35,7 +35,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from smartrouter.adapters.senders import payloads
 from smartrouter.adapters.senders.base import ErrorKind, Reason, SendError, SendResult
 from smartrouter.adapters.senders.classify import classify
-from smartrouter.adapters.senders.config import SenderSettings
+from smartrouter.config.senders import SenderSettings
 from smartrouter.schemas.common import Channel
 from smartrouter.schemas.outbox import SendRequest
 

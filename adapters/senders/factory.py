@@ -7,7 +7,7 @@ agent's start hook calls ``await sender.start()``.
 from __future__ import annotations
 
 from smartrouter.adapters.senders.base import Sender
-from smartrouter.adapters.senders.config import SenderSettings
+from smartrouter.config.senders import SenderSettings
 
 __all__ = ["build_sender"]
 

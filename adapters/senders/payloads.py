@@ -21,7 +21,7 @@ from typing import Any
 from urllib.parse import quote
 
 from smartrouter.adapters.senders.base import ErrorKind, Reason, SendError
-from smartrouter.adapters.senders.config import SenderSettings
+from smartrouter.config.senders import SenderSettings
 from smartrouter.engine.tag_codec import MAX_TAG_VALUE, encode_tag_value
 from smartrouter.schemas.intents import ChannelContent, IntentKind
 from smartrouter.schemas.outbox import SendRequest

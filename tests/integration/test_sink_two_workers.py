@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from smartrouter.adapters.lake.catalog import lake_catalog
-from smartrouter.adapters.lake.config import LakeSettings
+from smartrouter.config.lake import LakeSettings
 from smartrouter.testing.lake_helpers import (
     decision,
     delivery,

@@ -14,11 +14,12 @@ import pytest
 from test_lake_helpers import DAY2, decision, rows
 
 from smartrouter.adapters.lake.catalog import catalog_properties, lake_catalog
-from smartrouter.adapters.lake.config import LakeSettings
 from smartrouter.adapters.lake.maintain import maintain
 from smartrouter.adapters.lake.offsets import committed_offsets
 from smartrouter.adapters.lake.report import funnel
 from smartrouter.adapters.lake.writer import LakeWriter
+from smartrouter.config.lake import LakeSettings
+from smartrouter.config.settings import Settings
 from smartrouter.schemas.decisions import Decision
 
 CREDS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
@@ -44,7 +45,7 @@ def test_settings_come_from_the_environment(tmp_path, monkeypatch) -> None:
     monkeypatch.setenv("SMARTROUTER_LAKE_WAREHOUSE", "s3://lake/prod")
     monkeypatch.setenv("SMARTROUTER_AWS_REGION", "eu-west-1")
     monkeypatch.setenv("SMARTROUTER_LAKE_BATCH_ROWS", "500")
-    settings = LakeSettings()
+    settings = Settings().lake  # the root reads the lake section's variables
     assert settings.lake_batch_rows == 500
     props = catalog_properties(settings)
     assert props == {"type": "glue", "warehouse": "s3://lake/prod", "glue.region": "eu-west-1",

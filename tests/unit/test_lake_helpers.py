@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from smartrouter.adapters.lake.catalog import lake_catalog
-from smartrouter.adapters.lake.config import LakeSettings
+from smartrouter.config.lake import LakeSettings
 from smartrouter.schemas.decisions import Decision
 from smartrouter.schemas.delivery import DeliveryEvent
 from smartrouter.schemas.outbox import SendRequest

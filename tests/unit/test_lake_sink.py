@@ -10,9 +10,9 @@ from aiokafka import TopicPartition
 from aiokafka.structs import ConsumerRecord
 from test_lake_helpers import decision, local_catalog, rows
 
-from smartrouter.adapters.lake.config import LakeSettings
 from smartrouter.adapters.lake.offsets import committed_offsets
 from smartrouter.adapters.lake.sink import LakeSink
+from smartrouter.config.lake import LakeSettings
 
 
 def record(topic: str, partition: int, offset: int, value: bytes) -> ConsumerRecord:

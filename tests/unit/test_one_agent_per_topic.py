@@ -9,10 +9,12 @@ import pkgutil
 from collections import Counter
 
 from smartrouter import agents
-from smartrouter.streams.app import app
+from smartrouter.config.settings import Settings
+from smartrouter.streams.app import configure
 
 
 def test_no_topic_is_consumed_by_two_agents():
+    app = configure(Settings.from_values({})).app
     for module in pkgutil.iter_modules(agents.__path__):
         importlib.import_module(f"smartrouter.agents.{module.name}")
     topics = Counter(str(agent.channel) for agent in app.agents.values())

@@ -9,8 +9,13 @@ import weakref
 from faust.types import TP
 
 from smartrouter import agents
-from smartrouter.streams import due, partitions
-from smartrouter.streams.app import app, settings
+from smartrouter.config.settings import Settings
+from smartrouter.streams import due
+from smartrouter.streams.app import configure
+
+#: streams.partitions reads the configured app at import, as in a worker after start-up.
+RUNTIME = configure(Settings.from_values({}))
+partitions = importlib.import_module("smartrouter.streams.partitions")
 
 
 class ForgettingModels:
@@ -29,7 +34,8 @@ def test_a_revoke_forgets_replay_zones_models_and_due_indexes(monkeypatch):
     for index in (due.waiting_sends, due.retained_sends, due.open_outcomes):
         index.build(2, [("i-1", 0.0)])
         index.build(3, [("i-2", 0.0)])
-    partitions.forget_revoked({TP(settings.topic("ticks"), 2), TP(settings.topic("intents"), 3)})
+    ticks, intents = RUNTIME.settings.topic("ticks"), RUNTIME.settings.topic("intents")
+    partitions.forget_revoked({TP(ticks, 2), TP(intents, 3)})
     assert models.forgotten == [{2}]  # only ticks partitions name the customer partitions
     for index in (due.waiting_sends, due.retained_sends, due.open_outcomes):
         assert not index.is_built(2) and index.is_built(3)
@@ -41,7 +47,7 @@ def test_a_revoke_forgets_replay_zones_models_and_due_indexes(monkeypatch):
 def test_no_agent_connects_a_revoke_receiver_of_its_own():
     for module in pkgutil.iter_modules(agents.__path__):
         importlib.import_module(f"smartrouter.agents.{module.name}")
-    signal = app.on_partitions_revoked
+    signal = RUNTIME.app.on_partitions_revoked
     receivers = [*signal._receivers, *(r for by_sender in signal._filter_receivers.values()
                                        for r in by_sender)]  # noqa: SLF001
     receivers = [r() if isinstance(r, weakref.ReferenceType) else r for r in receivers]

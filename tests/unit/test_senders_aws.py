@@ -39,12 +39,13 @@ from hypothesis import strategies as st
 from smartrouter.adapters.senders.aws import AwsSender
 from smartrouter.adapters.senders.base import ErrorKind, SendError
 from smartrouter.adapters.senders.classify import classify
-from smartrouter.adapters.senders.config import SenderSettings
 from smartrouter.adapters.senders.factory import build_sender
 from smartrouter.adapters.senders.log import LogSender
 from smartrouter.adapters.senders.payloads import email_params, sms_params, whatsapp_message
 from smartrouter.adapters.senders.rate_limit import TokenBucket
 from smartrouter.adapters.senders.retry import send_with_retries
+from smartrouter.config.senders import SenderSettings
+from smartrouter.config.settings import Settings
 from smartrouter.engine.tag_codec import decode_tag_value, encode_tag_value
 from smartrouter.schemas.outbox import SendRequest
 from smartrouter.testing.aws_fakes import FakeAws, Reply, json10_error, rest_error
@@ -667,7 +668,7 @@ def test_sender_settings_from_the_environment(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setenv("SMARTROUTER_SMS_ORIGINATION_IDENTITY", "pool-abc")
     monkeypatch.setenv("SMARTROUTER_SMS_MAX_PRICE", "0.05")
     monkeypatch.setenv("SMARTROUTER_AWS_ENDPOINT_URLS", '{"sesv2": "http://127.0.0.1:4566"}')
-    config = SenderSettings()
+    config = Settings().senders  # the root reads the senders section's variables
     assert config.sender == "aws" and config.sms_max_price == "0.05"
     assert config.aws_endpoint_urls == {"sesv2": "http://127.0.0.1:4566"}
     assert config.identity_for("sms") == "pool-abc" and config.identity_for("push") is None
@@ -708,7 +709,7 @@ def test_importing_and_constructing_builds_no_client() -> None:
         "import sys\n"
         "import adapters.senders, adapters.senders.retry, adapters.senders.rate_limit\n"
         "from smartrouter.adapters.senders.aws import AwsSender\n"
-        "from smartrouter.adapters.senders.config import SenderSettings\n"
+        "from smartrouter.config.senders import SenderSettings\n"
         "AwsSender(SenderSettings(), region='us-east-1')\n"
         "assert 'boto3' not in sys.modules, 'boto3 imported eagerly'\n"
     )

@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from smartrouter.adapters.senders.base import ErrorKind, SendError, SendResult
-from smartrouter.adapters.senders.config import SenderSettings
+from smartrouter.config.senders import SenderSettings
 from smartrouter.schemas.delivery import DeliveryType
 from smartrouter.schemas.outbox import SendAttempt, SendRequest
 from smartrouter.steps.send import UNCONFIRMED_NOW, SendStep

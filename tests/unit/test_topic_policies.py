@@ -45,7 +45,7 @@ def test_the_retention_classes_keep_personal_data_no_longer_than_needed() -> Non
 
 
 def test_retention_comes_from_settings() -> None:
-    settings = Settings(retention_sends_hours=1, retention_input_hours=72, segment_hours=6)
+    settings = Settings(retention={"sends_hours": 1, "input_hours": 72, "segment_hours": 6})
     assert topic_configs(topic_spec("outbox"), settings) == {
         "cleanup.policy": "delete", "retention.ms": str(HOUR_MS), "segment.ms": str(HOUR_MS)}
     assert topic_configs(topic_spec("inbound"), settings) == {
@@ -54,19 +54,23 @@ def test_retention_comes_from_settings() -> None:
 
 
 def test_every_table_of_the_app_has_a_compacted_changelog_policy() -> None:
-    from smartrouter.streams.app import app, settings
+    from smartrouter.streams.app import configure
 
+    settings = Settings.from_values({})
+    app = configure(settings).app
     assert set(app.tables) == set(CHANGELOGS)
     for table in app.tables.values():
         assert table.changelog_topic.get_topic_name() == changelog_topic(settings, table.name)
-    configs = changelog_configs(Settings(changelog_max_compaction_lag_hours=12))
+    configs = changelog_configs(Settings(retention={"changelog_max_compaction_lag_hours": 12}))
     assert configs == {"cleanup.policy": "compact", "max.compaction.lag.ms": str(12 * HOUR_MS),
                        "segment.ms": str(12 * HOUR_MS), "delete.retention.ms": str(24 * HOUR_MS)}
 
 
 def test_the_worker_creates_every_topic_with_its_configs() -> None:
-    from smartrouter.streams.app import settings, topics
+    from smartrouter.streams.app import configure
 
+    settings = Settings.from_values({})
+    topics = configure(settings).topics
     wanted = wanted_topics(settings)
     assert len(wanted) == len(TOPICS) + len(CHANGELOGS)
     for spec in TOPICS:  # faust's own topic objects carry the same configs

@@ -1,23 +1,24 @@
-"""Lake settings, read from ``SMARTROUTER_*`` like :mod:`smartrouter.config.settings`.
+"""The ``lake`` section of the settings root (``Settings.lake``): ``SMARTROUTER_LAKE_*``.
 
-Kept apart from the worker ``Settings`` so the lake (and its heavy imports) stays optional;
-``data_dir``, ``aws_region`` and ``aws_endpoint_url`` read the same variables as there, so
-one environment points the demo and ``smartrouter report`` at the same lake.
+Its own class so the lake code (and its heavy imports) takes only what it needs;
+``data_dir``, ``aws_region`` and ``aws_endpoint_url`` read the same variables as the root,
+so one environment points the demo and ``smartrouter report`` at the same lake.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from smartrouter.config.section import Section
 
 
-class LakeSettings(BaseSettings):
+class LakeSettings(Section):
     """Which catalog and warehouse, how big a batch, how long snapshots live."""
 
-    model_config = SettingsConfigDict(env_prefix="SMARTROUTER_", frozen=True, extra="ignore")
+    env_prefix: ClassVar[str] = "SMARTROUTER_"
 
     data_dir: Path = Field(default=Path(".smartrouter"), description="Same as the worker's.")
     lake_dir: Path | None = Field(

@@ -1,8 +1,9 @@
-"""Sender settings, read from ``SMARTROUTER_*`` environment variables.
+"""The ``senders`` section of the settings root (``Settings.senders``): ``SMARTROUTER_*``.
 
-Kept apart from ``smartrouter.config.settings.Settings`` because only the send agent needs them; the
-AWS region and the global endpoint override stay there (``aws_region``,
-``aws_endpoint_url``) and are passed to ``build_sender`` by the caller.
+The variable names predate the root and are kept (``SMARTROUTER_SENDER``,
+``SMARTROUTER_SMS_ORIGINATION_IDENTITY``, ...). The AWS region and the global endpoint
+override live on the root (``aws_region``, ``aws_endpoint_url``) and are passed to
+``build_sender`` by the caller.
 
 The identity fields double as the default ``sender_id`` the scheduler writes on the
 outbox (``identity_for``): the outbox is keyed by sender identity, so the identity that
@@ -14,11 +15,11 @@ from __future__ import annotations
 import re
 import string
 from decimal import Decimal
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from smartrouter.config.section import Section
 from smartrouter.schemas.common import Channel
 
 __all__ = ["SenderSettings", "UNSUBSCRIBE_FIELDS"]
@@ -29,10 +30,10 @@ UNSUBSCRIBE_FIELDS = frozenset({"intent_id", "customer_id", "campaign_id", "chan
 _MAX_PRICE = re.compile(r"^[0-9]{0,2}\.[0-9]{1,5}$")  # the sms-voice v2 MaxPrice pattern
 
 
-class SenderSettings(BaseSettings):
+class SenderSettings(Section):
     """Which sender runs, the identities it sends from and the knobs AWS takes per send."""
 
-    model_config = SettingsConfigDict(env_prefix="SMARTROUTER_", frozen=True, extra="ignore")
+    env_prefix: ClassVar[str] = "SMARTROUTER_"
 
     sender: Literal["simulator", "log", "aws"] = Field(
         default="simulator", description="simulator (embedded default), log (dry run) or aws."
