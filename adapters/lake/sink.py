@@ -1,60 +1,21 @@
 """The sink: ``decisions``, ``delivery`` and ``outbox`` → Iceberg, exactly once; erasures
 and table maintenance on timers. Runs inside every worker (``agents/sink.py``).
 
-**A plain aiokafka consumer, not a Faust agent.** Exactly-once here comes from the lake,
-not from Kafka: each table's snapshot properties hold the next Kafka offset of every
-partition it has committed (:mod:`adapters.lake.writer`), so the consumer must start each
-partition *exactly there*, on every assignment. A Faust agent cannot promise that: it
-commits the group offsets itself (they run ahead of the lake: a record acknowledged to
-Kafka may still be in the sink's buffer when the worker is killed), seeking inside an agent
-races its own fetcher, and on the embedded broker Faust skips one offset per partition after
-a rebalance (docs/broker-notes.md) — a lost row. So the sink owns a consumer in its own group
-(``<prefix>smartrouter-lake``; the group only splits partitions between workers):
+A plain aiokafka consumer in its own group (``<prefix>smartrouter-lake``), not a Faust
+agent: exactly-once comes from the lake, not from Kafka. Each table's snapshot properties
+hold the next Kafka offset of every partition it has committed (``adapters.lake.writer``),
+so on every assignment the sink seeks each partition exactly there (a Faust agent commits
+offsets that run ahead of the lake, and skips an offset after a rebalance here). Records
+are validated and buffered; a table flushes at ``lake_batch_rows`` rows or
+``lake_batch_seconds`` of age, on revocation and on stop; a record that does not validate
+is counted past, logged by topic / partition / offset only. The group's offsets are
+committed after flushes for lag monitoring only, never for resuming.
 
-* on assignment: refresh each table, then ``seek`` every partition to the table's committed
-  offset (0 when the table has none) — the group's own offsets are never used for resuming;
-* each fetched record is validated and buffered (``LakeWriter.add`` drops what the table
-  already holds); a record that does not validate is counted past (``advance``), logged by
-  topic / partition / offset only — the worker's own agents produce these topics, so that
-  should not happen, and dead-letters already hold any bad input;
-* a table flushes (one append + its offsets in one catalog commit, in a thread) when it
-  holds ``SMARTROUTER_LAKE_BATCH_ROWS`` rows or its oldest row is
-  ``SMARTROUTER_LAKE_BATCH_SECONDS`` old (checked at least twice a second), on revocation and
-  on stop. A zombie that flushes after losing a partition cannot duplicate rows: the writer
-  filters against the offsets re-read at commit time;
-* after a flush the sink commits the lake's offsets to its group too — for lag monitoring
-  only (``smartrouter`` tools that read group lag), never for resuming.
-
-Exactly once means one row per Kafka record. The topics themselves are at-least-once: after
-a crash the send agent re-emits a ``done`` send's delivery event (same ``event_id``) and the
-outbox may carry a request twice, so the lake can hold such a repeat as the topic does; the
-reports count distinct intent ids, so a repeat changes no number.
-
-Tables: ``decisions`` (every decision: the funnel's intents, actions, reasons, channel
-scores and propensities — what models are retrained from), ``delivery`` (every normalized
-event: sent / failed / cancelled and the provider's delivered / opened / clicked …, with
-costs; the report's sent, delivered, engaged and cost come from here) and ``sends`` (the
-``outbox`` requests, without destination, content, fallback routes or sender identity:
-which send was asked for on which channel and when, so "released but never reported"
-shows up). ``send-attempts`` is not stored: its ``done`` records carry the same delivery
-event already in ``delivery``, and ``attempt`` records are a crash-safety detail. All three
-are partitioned by ``day`` (see :mod:`smartrouter.adapters.lake.schema` for why not by channel).
-
-**Erasure.** The sink also reads ``customer-updates`` (same consumer, but here the group
-offsets *are* the position: they are committed only after the erasures read up to them
-were applied). Erase requests are queued and applied every
-``SMARTROUTER_LAKE_ERASE_INTERVAL_S`` (600 s) in one delete commit per table, after the
-sink flushed what it had read. Retention rule: an erased customer's rows leave the current
-tables within one erase interval of the sink reading the request, and leave the files when
-``maintain`` expires the older snapshots (``SMARTROUTER_LAKE_SNAPSHOT_RETENTION_HOURS``, 6 h):
-gone from disk within about 7 h. Rows the sink had not read yet when the erasure ran (sink
-lag larger than the erase interval) are not removed; decisions made *after* an erasure
-(``suppress`` / ``erased``) keep the customer id, as Kafka does.
-
-**Maintenance.** Every ``SMARTROUTER_LAKE_MAINTAIN_INTERVAL_S`` (1 h) the worker that owns
-partition 0 of ``decisions`` in the sink group runs ``maintain`` (compaction, snapshot
-expiry, orphan files) in a thread. Two workers doing it at once would still be safe
-(:mod:`smartrouter.adapters.lake.maintain` commits are conflict-checked and retried), only wasteful.
+Erasures are read from ``customer-updates`` by the same consumer (there the group offset
+*is* the position) and applied every ``lake_erase_interval_s`` (``adapters.lake.erase_queue``);
+the worker owning ``decisions`` partition 0 runs ``maintain`` every
+``lake_maintain_interval_s``. docs/guide.md ("The lake sink in detail") has the whole
+design: what each table holds, why repeats are harmless, the erasure retention rule.
 """
 
 from __future__ import annotations
@@ -63,18 +24,16 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
-import threading
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from aiokafka import ConsumerRebalanceListener
 
+from smartrouter.adapters.lake.erase_queue import ErasureQueue
 from smartrouter.adapters.lake.schema import LAKE_TABLES
+from smartrouter.adapters.lake.sink_batch import SinkStats, buffer_batch, record_flushes
 from smartrouter.config.lake import LakeSettings
-from smartrouter.schemas import wire_json
-from smartrouter.schemas.customers import CUSTOMER_UPDATE_ADAPTER, EraseRequest
 
 if TYPE_CHECKING:
     from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
@@ -82,36 +41,12 @@ if TYPE_CHECKING:
 
     from smartrouter.adapters.lake.writer import FlushResult, LakeWriter
 
-__all__ = ["LakeSink", "SinkStats"]
+__all__ = ["LakeSink", "SinkStats"]  # SinkStats: adapters.lake.sink_batch
 
 log = logging.getLogger(__name__)
 
 POLL_MS = 500  # the age bound is checked at least this often
 MAX_POLL_RECORDS = 5_000
-
-
-def erased_customer(value: bytes | None) -> str | None:
-    """The customer id of a valid ``erase`` update, else None. Anything else on
-    customer-updates - profiles, poison, tombstones - is not the lake's business (the profile
-    agent dead-letters what is malformed) and must never stop the sink."""
-    try:
-        update = CUSTOMER_UPDATE_ADAPTER.validate_python(wire_json.loads(value or b""))
-    except Exception:  # noqa: BLE001 - whatever it is, it erases nobody
-        return None
-    return update.customer_id if isinstance(update, EraseRequest) else None
-
-
-@dataclass
-class SinkStats:
-    """Counters of one sink (logged, and read by the bench)."""
-
-    rows: int = 0  # rows committed to the lake
-    flushes: int = 0
-    invalid: int = 0  # records counted past without a row
-    erased_customers: int = 0
-    maintain_runs: int = 0
-    started_at: float = field(default_factory=time.monotonic)
-    first_fetch_at: float | None = None  # when the first records arrived (after the join)
 
 
 class LakeSink:
@@ -137,9 +72,7 @@ class LakeSink:
         self._started = False
         self._stopping = asyncio.Event()
         self._done = asyncio.Event()
-        # erasures read but not applied: partition -> (customer ids, next offset to commit)
-        self._erase_pending: dict[TopicPartition, tuple[set[str], int]] = {}
-        self._erase_lock = threading.Lock()
+        self.erasures = ErasureQueue()  # read from customer-updates, not applied yet
         self._erase_task: asyncio.Task[None] | None = None
         self._maintain_task: asyncio.Task[None] | None = None
         self._last_erase = time.monotonic()
@@ -191,49 +124,15 @@ class LakeSink:
             if batch:
                 if self.stats.first_fetch_at is None:
                     self.stats.first_fetch_at = time.monotonic()
-                flushed = await asyncio.to_thread(self._take, batch)
-                await self._commit(self._record(flushed))
+                flushed = await asyncio.to_thread(self.take, batch)
+                await self._commit(self._owned(record_flushes(flushed, self.stats)))
             await self._flush_due()
             self._maybe_start_background()
 
-    def _take(self, batch: dict[TopicPartition, list[ConsumerRecord]]
-              ) -> list[tuple[LakeWriter, FlushResult | BaseException | None]]:
-        """Validate and buffer a fetched batch, flushing a table as soon as it holds
-        ``max_rows`` (so a data file never holds more); runs in a thread (pydantic and
-        Parquet work, never on the event loop)."""
-        flushed: list[tuple[LakeWriter, FlushResult | BaseException | None]] = []
-        for tp, records in batch.items():
-            if tp.topic == self.erase_topic:
-                self._take_updates(tp, records)
-                continue
-            writer = self._writers[tp.topic]
-            for record in records:
-                try:
-                    due = writer.add(record.topic, record.partition, record.offset,
-                                     wire_json.loads(record.value or b""))
-                except Exception as exc:  # noqa: BLE001 - one poison record must not stop the lake
-                    # e.g. JsonLimitError, ValidationError, RecursionError; never log the value
-                    self.stats.invalid += 1
-                    due = writer.advance(record.topic, record.partition, record.offset)
-                    log.warning("lake sink: %s[%d]@%d is not a valid %s record (%s); skipped",
-                                record.topic, record.partition, record.offset,
-                                writer.spec.name, type(exc).__name__)
-                if due and writer.pending >= writer.max_rows:
-                    try:
-                        flushed.append((writer, writer.flush()))
-                    except Exception as exc:  # noqa: BLE001 - rows stay buffered; logged
-                        flushed.append((writer, exc))
-        return flushed
-
-    def _take_updates(self, tp: TopicPartition, records: list[ConsumerRecord]) -> None:
-        found = set()
-        for record in records:
-            customer_id = erased_customer(record.value)
-            if customer_id is not None:
-                found.add(customer_id)
-        with self._erase_lock:  # erase_now swaps the queue on the loop thread
-            ids, _ = self._erase_pending.get(tp, (set(), 0))
-            self._erase_pending[tp] = (ids | found, records[-1].offset + 1)
+    def take(self, batch: dict[TopicPartition, list[ConsumerRecord]]
+             ) -> list[tuple[LakeWriter, FlushResult | BaseException | None]]:
+        """Buffer a fetched batch (erasures queued); the flushes it triggered. In a thread."""
+        return buffer_batch(batch, self._writers, self.erasures, self.erase_topic, self.stats)
 
     async def _flush_due(self) -> None:
         due = [w for w in self._writers.values() if w.due()]
@@ -247,27 +146,8 @@ class LakeSink:
         writers = list(writers)
         results = await asyncio.gather(*(asyncio.to_thread(w.flush) for w in writers),
                                        return_exceptions=True)
-        await self._commit(self._record(zip(writers, results, strict=True)))
-
-    def _record(self, flushed: Iterable[tuple[LakeWriter, FlushResult | BaseException | None]]
-                ) -> dict[TopicPartition, int]:
-        """Log and count flush results; the lake offsets of owned partitions to commit."""
-        offsets: dict[TopicPartition, int] = {}
-        for writer, result in flushed:
-            if isinstance(result, BaseException):
-                # the rows stay buffered; the next flush tries again
-                log.error("lake sink: flush of %s failed (%s: %s); %d rows kept for the next",
-                          writer.spec.name, type(result).__name__, result, writer.pending)
-                continue
-            if result is None:
-                continue
-            self.stats.rows += result.rows
-            self.stats.flushes += 1
-            log.info("lake sink: %s +%d rows in %d file(s)%s", writer.spec.name, result.rows,
-                     result.files, f", {result.dropped} already committed elsewhere"
-                     if result.dropped else "")
-            offsets.update(self._owned(result.offsets))
-        return offsets
+        await self._commit(self._owned(record_flushes(zip(writers, results, strict=True),
+                                                     self.stats)))
 
     # -- rebalance ----------------------------------------------------------------------
 
@@ -286,16 +166,14 @@ class LakeSink:
 
     async def on_revoked(self, revoked: set[TopicPartition]) -> None:
         await self.flush_all()
-        with self._erase_lock:
-            for tp in revoked:
-                self._erase_pending.pop(tp, None)  # the next owner reads them again
+        self.erasures.drop(revoked)  # the next owner reads them again
         self._assigned -= set(revoked)
 
     # -- erasure and maintenance ----------------------------------------------------------
 
     def _maybe_start_background(self) -> None:
         now = time.monotonic()
-        if (self._erase_task is None or self._erase_task.done()) and self._erase_pending \
+        if (self._erase_task is None or self._erase_task.done()) and self.erasures \
                 and now - self._last_erase >= self.lake.lake_erase_interval_s:
             self._last_erase = now
             self._erase_task = asyncio.create_task(self._erase())
@@ -316,8 +194,7 @@ class LakeSink:
 
     async def erase_now(self) -> dict[str, int]:
         """Apply the queued erasures (the timer calls this; tests may too)."""
-        with self._erase_lock:
-            pending, self._erase_pending = self._erase_pending, {}
+        pending = self.erasures.take()
         ids = set().union(*(ids for ids, _ in pending.values())) if pending else set()
         try:
             removed: dict[str, int] = {}
@@ -331,10 +208,7 @@ class LakeSink:
                 self.stats.erased_customers += len(ids)
                 log.info("lake sink: erased %d customer(s): rows removed %s", len(ids), removed)
         except BaseException:
-            with self._erase_lock:
-                for tp, (tp_ids, offset) in pending.items():  # try again next time
-                    ids_now, offset_now = self._erase_pending.get(tp, (set(), offset))
-                    self._erase_pending[tp] = (tp_ids | ids_now, max(offset, offset_now))
+            self.erasures.restore(pending)  # try again next time
             raise
         await self._commit({tp: offset for tp, (_, offset) in pending.items()
                             if tp in self._assigned})

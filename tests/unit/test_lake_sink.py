@@ -38,7 +38,7 @@ def decisions(start: int, stop: int, partition: int = 0) -> list[ConsumerRecord]
 
 def test_a_fetched_batch_is_cut_into_max_rows_flushes(tmp_path) -> None:
     sink = sink_for(tmp_path)
-    flushed = sink._take({TopicPartition("p-decisions", 0): decisions(0, 25)})
+    flushed = sink.take({TopicPartition("p-decisions", 0): decisions(0, 25)})
     assert [result.rows for _, result in flushed] == [10, 10]
     writer = sink._writers["p-decisions"]
     assert writer.pending == 5  # the rest waits for the row or age bound
@@ -49,7 +49,7 @@ def test_a_bad_record_is_counted_past_without_a_row(tmp_path) -> None:
     sink = sink_for(tmp_path)
     batch = [*decisions(0, 3), record("p-decisions", 0, 3, b"{not json"),
              record("p-decisions", 0, 4, b'{"intent_id": "x"}'), *decisions(5, 7)]
-    sink._take({TopicPartition("p-decisions", 0): batch})
+    sink.take({TopicPartition("p-decisions", 0): batch})
     asyncio.run(sink.flush_all())
     writer = sink._writers["p-decisions"]
     assert sink.stats.invalid == 2
@@ -59,19 +59,19 @@ def test_a_bad_record_is_counted_past_without_a_row(tmp_path) -> None:
 
 def test_erase_requests_are_queued_and_applied_in_one_batch(tmp_path) -> None:
     sink = sink_for(tmp_path)
-    sink._take({TopicPartition("p-decisions", 0): decisions(0, 9)})
+    sink.take({TopicPartition("p-decisions", 0): decisions(0, 9)})
     updates = [record("p-customer-updates", 1, 0, b'{"type": "erase", "customer_id": "c1"}'),
                record("p-customer-updates", 1, 1, b'{"type": "profile", "customer_id": "c2"}'),
                record("p-customer-updates", 1, 2, b"garbage"),
                record("p-customer-updates", 1, 3, b'{"type": "erase", "customer_id": "c0"}')]
-    sink._take({TopicPartition("p-customer-updates", 1): updates})
-    assert sink._erase_pending == {TopicPartition("p-customer-updates", 1): ({"c0", "c1"}, 4)}
+    sink.take({TopicPartition("p-customer-updates", 1): updates})
+    assert sink.erasures.pending == {TopicPartition("p-customer-updates", 1): ({"c0", "c1"}, 4)}
     removed = asyncio.run(sink.erase_now())  # flushes the 9 buffered rows first
     assert removed == {"decisions": 6, "delivery": 0, "sends": 0}
     writer = sink._writers["p-decisions"]
     assert {r["customer_id"] for r in rows(writer.table)} == {"c2"}
     assert committed_offsets(writer.table) == {("p-decisions", 0): 9}
-    assert sink._erase_pending == {}
+    assert sink.erasures.pending == {}
 
 
 POISON = [b'{"type": "erase", "customer_id": ' + b"[" * 10_000 + b"]" * 10_000 + b"}",
@@ -86,13 +86,13 @@ def test_poison_on_customer_updates_or_decisions_never_stops_the_sink(tmp_path) 
     updates = [record("p-customer-updates", 0, i, value) for i, value in enumerate(POISON)]
     updates.append(record("p-customer-updates", 0, len(POISON),
                           b'{"type": "erase", "customer_id": "c1"}'))
-    sink._take({TopicPartition("p-customer-updates", 0): updates})
-    assert sink._erase_pending == {
+    sink.take({TopicPartition("p-customer-updates", 0): updates})
+    assert sink.erasures.pending == {
         TopicPartition("p-customer-updates", 0): ({"c1"}, len(POISON) + 1)}
     batch = [*decisions(0, 2)] + [record("p-decisions", 0, 2 + i, value)
                                   for i, value in enumerate(POISON)]
     batch += decisions(2 + len(POISON), 4 + len(POISON))
-    sink._take({TopicPartition("p-decisions", 0): batch})
+    sink.take({TopicPartition("p-decisions", 0): batch})
     asyncio.run(sink.flush_all())
     writer = sink._writers["p-decisions"]
     assert sink.stats.invalid == len(POISON)
