@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
     from pyiceberg.catalog import Catalog
 
-__all__ = ["ENGAGED_SQL", "compute_funnel", "funnel", "load_tables"]
+__all__ = ["ENGAGED_SQL", "compute_funnel", "funnel", "load_tables", "newest_commit"]
 
 #: ENGAGEMENTS as a SQL condition on the delivery table's ``channel`` and ``type``.
 ENGAGED_SQL = "(" + " OR ".join(
@@ -51,7 +51,25 @@ def funnel(catalog: Catalog, *, namespace: str = "smartrouter", campaign: str | 
     tables = load_tables(catalog, namespace=namespace, campaign=campaign, since=since)
     report = compute_funnel(tables["decisions"], tables["delivery"])
     report["filters"] = {"campaign": campaign, "since": since.isoformat() if since else None}
+    report["newest_commit"] = newest_commit(catalog, namespace=namespace)
     return report
+
+
+def newest_commit(catalog: Catalog, *, namespace: str = "smartrouter") -> dt.datetime | None:
+    """When the sink last committed to ``decisions`` or ``delivery`` (UTC); None: never.
+
+    The report can only be as fresh as this: the sink commits in batches, so events younger
+    than the batch interval are not in the lake yet.
+    """
+    stamps = []
+    for name in _COLUMNS:
+        table = load_lake_table(catalog, name, namespace=namespace)
+        snapshot = table.current_snapshot() if table is not None else None
+        if snapshot is not None:
+            stamps.append(snapshot.timestamp_ms)
+    if not stamps:
+        return None
+    return dt.datetime.fromtimestamp(max(stamps) / 1000, tz=dt.UTC)
 
 
 def load_tables(catalog: Catalog, *, namespace: str = "smartrouter", campaign: str | None = None,

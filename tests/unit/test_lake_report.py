@@ -108,6 +108,18 @@ def test_report_and_demo_share_one_engagement_definition() -> None:
                                        if f"i-{n}" in ledger.engaged_by_message}
 
 
+def test_freshness_line_says_how_old_the_lake_is_and_why() -> None:
+    from smartrouter.adapters.lake.report_format import freshness_line
+
+    now = dt.datetime(2025, 1, 30, 12, 0, 45, tzinfo=dt.UTC)
+    line = freshness_line(now - dt.timedelta(seconds=45), now, batch_seconds=60,
+                          batch_rows=10_000)
+    assert line.startswith("lake: newest commit 2025-01-30T12:00:00Z (45 s ago)")
+    assert "commits every 60 s (or 10,000 rows)" in line
+    assert freshness_line(None, now, batch_seconds=60, batch_rows=10).startswith(
+        "lake: nothing committed yet")
+
+
 def test_filters_campaign_and_since(lake) -> None:
     _, catalog = lake
     everything = funnel(catalog)
@@ -147,6 +159,10 @@ def test_report_command_reads_the_lake_of_the_data_dir(lake, monkeypatch) -> Non
     table = runner.invoke(app, ["report", "--since", "2025-01-31"])
     assert table.exit_code == 0, table.output
     assert "Funnel" in table.stdout and "Channel mix" in table.stdout
+
+    # the lake lags the topics: the report says how old its newest data is, on stderr
+    assert "lake: newest commit" in as_json.stderr and "the sink commits every" in as_json.stderr
+    assert data["newest_commit"].endswith("+00:00")
 
     both = runner.invoke(app, ["report", "--json", "--csv"])
     assert both.exit_code == 1
