@@ -102,7 +102,7 @@ def up(
                   f"(pids {pids}; web ports {ports}; logs in {settings.data_dir}); "
                   "Ctrl-C stops", soft_wrap=True)
     state = write_state(settings.data_dir, stack.broker_url)
-    console.print(f"other commands run from here find this broker ({state}); elsewhere: "
+    console.print(f"commands with this data dir find this broker ({state}); elsewhere: "
                   f"[bold]export SMARTROUTER_BROKER={stack.broker_url}[/bold]",
                   soft_wrap=True, highlight=False)
 
