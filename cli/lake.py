@@ -44,12 +44,16 @@ def report(
     as_json: Annotated[bool, typer.Option("--json", help="JSON on stdout.")] = False,
     as_csv: Annotated[bool, typer.Option("--csv", help="CSV (section,key,metric,value).")] = False,
 ) -> None:
-    """The campaign funnel from the lake: intents, decisions, sent, delivered, engaged, cost."""
+    """The campaign funnel from the lake: intents, decisions, sent, delivered, engaged, cost.
+
+    The lake lags the topics: the sink commits in batches (SMARTROUTER_LAKE_BATCH_SECONDS,
+    60 s by default), so the report says how old its newest data is (on stderr).
+    """
     if as_json and as_csv:
         _fail("--json and --csv exclude each other")
     from smartrouter.adapters.lake.catalog import lake_catalog
     from smartrouter.adapters.lake.report import funnel
-    from smartrouter.adapters.lake.report_format import render, to_csv, to_json
+    from smartrouter.adapters.lake.report_format import freshness_line, render, to_csv, to_json
 
     settings = _settings()
     try:
@@ -63,6 +67,11 @@ def report(
         typer.echo(to_csv(result), nl=False)
     else:
         render(result, console)
+    # stderr, so --json / --csv stay machine-readable: zeros right after producing are lag
+    err.print(freshness_line(result["newest_commit"], dt.datetime.now(dt.UTC),
+                             batch_seconds=settings.lake_batch_seconds,
+                             batch_rows=settings.lake_batch_rows),
+              style="dim", highlight=False, soft_wrap=True)
 
 
 def maintain(

@@ -3,7 +3,9 @@
 WHY a command: trying the bandit on a decision export (or on a public bandit data set)
 should not need Python. The table goes to stdout; ``--json`` prints one JSON object
 instead, so scripts can read the estimate. Malformed lines are reported by line number and
-reason only (never their content) and do not stop the run.
+reason only (never their content) and do not stop the run; a log with no valid line at all
+exits 1 (a table of n/a would look like a result). ``examples/policy-log.jsonl`` (written by
+``examples/make_policy_log.py``) is a log to try it on.
 """
 
 from __future__ import annotations
@@ -21,6 +23,9 @@ from smartrouter.engine.replay import ESTIMATORS, Estimator, Policy, ReplayResul
 policy_app = typer.Typer(help="Model A: the channel-propensity bandit (offline evaluation).")
 
 _SHOWN_SKIPS = 20
+EXAMPLE_LOG = "examples/policy-log.jsonl"
+_LINE_FORMAT = ('{"context": {...}, "actions": ["sms", "email"], "action": "sms", '
+                '"reward": 0, "propensity": 0.5}')
 
 
 @policy_app.callback()
@@ -54,7 +59,9 @@ def render_table(result: ReplayResult) -> Table:
 
 @policy_app.command("replay")
 def replay(
-    log: Annotated[Path, typer.Argument(help="JSON lines of logged decisions.")],
+    log: Annotated[Path, typer.Argument(
+        help=f"JSON lines of logged decisions, one per line: {_LINE_FORMAT}. "
+        f"Try {EXAMPLE_LOG}.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     estimator: Annotated[
         str, typer.Option(help="ips (inverse propensity, default) or replay (Li et al.).")
@@ -63,7 +70,11 @@ def replay(
     members: Annotated[int, typer.Option(min=1, help="Bootstrap ensemble size.")] = 10,
     epsilon: Annotated[float, typer.Option(min=0.0, max=1.0, help="Uniform floor.")] = 0.05,
 ) -> None:
-    """Estimate the bandit's mean reward on LOG and compare it with the logged policy's."""
+    """Estimate the bandit's mean reward on LOG and compare it with the logged policy's.
+
+    Example: smartrouter policy replay examples/policy-log.jsonl (400 synthetic decisions
+    of a uniform random logger; examples/make_policy_log.py writes it).
+    """
     from smartrouter.engine.policy import BanditPolicy
 
     err = Console(stderr=True)
@@ -79,6 +90,11 @@ def replay(
         err.print(f"line {number}: skipped: {reason}", highlight=False)
     if result.skipped > _SHOWN_SKIPS:
         err.print(f"… and {result.skipped - _SHOWN_SKIPS} more malformed lines")
+    if result.events == 0:
+        what = f"{result.skipped} malformed line(s)" if result.skipped else "an empty file"
+        err.print(f"[red]error:[/red] no valid logged decision in {log} ({what}); each line "
+                  f"is {_LINE_FORMAT}; see {EXAMPLE_LOG}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1)
     for note in result.notes:
         err.print(f"[yellow]note:[/yellow] {note}", highlight=False)
     if as_json:

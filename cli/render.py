@@ -1,11 +1,14 @@
 """Human-readable lines for ``smartrouter tail``: decisions, delivery events, dead letters.
 
 Only ids, actions, channels and reason codes are shown — never contact points or texts.
+Times are printed in UTC, ISO 8601 with a ``Z`` (``2026-03-20T09:00:00Z``): a bare clock
+time invites reading it as local time.
 """
 
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 from rich.text import Text
@@ -14,7 +17,16 @@ ACTION_STYLE = {"send": "green", "suppress": "yellow", "expire": "red", "holdout
 
 
 def _short_time(value: Any) -> str:
-    return str(value)[:19].replace("T", " ") if value else "-"
+    """``2026-03-20T09:00:00Z`` (to the second, in UTC); a value that is no time as it came."""
+    if not value:
+        return "-"
+    try:
+        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return str(value)
+    if moment.tzinfo is None:  # the contracts carry aware times; a naive one is UTC
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def render_decision(d: dict[str, Any]) -> Text:

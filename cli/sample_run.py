@@ -1,14 +1,14 @@
 """The README's first command: embedded broker + workers, the sample campaign, the decisions.
 
-Starts everything on free 127.0.0.1 ports under ``<data_dir>/demo``, so it never collides
-with a running ``smartrouter up``, and stops everything before it returns.
+Starts everything on free 127.0.0.1 ports in a run folder of its own
+(``<data_dir>/demo/<UTC time>-sample``, nothing earlier is deleted), so it never collides
+with a running ``smartrouter up`` or an earlier demo, and stops everything before it returns.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import shutil
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -20,6 +20,7 @@ from smartrouter.config.settings import Settings
 from smartrouter.local.broker import free_port
 from smartrouter.local.supervisor import Stack
 from smartrouter.schemas.topics import topic_spec
+from smartrouter.sim.demo.outputs import new_run_dir
 from smartrouter.streams.clients import prepare_lines, produce, read_topic
 from smartrouter.streams.lag import wait_caught_up
 
@@ -57,8 +58,8 @@ def run_sample(settings: Settings, examples: Path, *, workers: int,
     for name in ("customers.jsonl", "intents.jsonl"):
         if not (examples / name).is_file():
             raise FileNotFoundError(f"{examples / name} is missing")
-    data_dir = settings.data_dir / "demo"
-    shutil.rmtree(data_dir, ignore_errors=True)
+    data_dir = new_run_dir(settings.data_dir, "sample")
+    console.print(f"this run's logs: {data_dir}", highlight=False, soft_wrap=True)
     stack = Stack(data_dir=data_dir, workers=workers, broker_port=free_port(),
                   first_web_port=free_port(), partitions=settings.partitions,
                   topic_prefix=settings.topic_prefix, lake_dir=settings.lake.lake_dir)

@@ -7,15 +7,8 @@ closes it with reward 1 on the first engagement, or reward 0 when the outcome wi
 then deleted, so no example is learned twice and the table stays bounded by the sends in
 flight.
 
-Reward per channel — what counts as the customer engaging with the message:
-
-- e-mail: ``clicked`` or ``replied``. Opens are not a reward: mail privacy protection
-  (Apple MPP) pre-fetches images, so an "open" is often a proxy server, not a person.
-- SMS: ``clicked`` (tracked link) or ``replied``.
-- WhatsApp: ``opened`` (a read receipt, sent by the person's own app), ``clicked``,
-  ``replied``.
-- push: ``opened`` (the notification was tapped) or ``clicked``.
-- voice: ``replied`` (a keypress / callback); a completed call alone is delivery.
+A reward is the customer engaging with the message, by the one definition all counts share
+(``smartrouter.engine.engagement.ENGAGEMENTS``: e-mail opens are not engagement).
 
 ``complained`` and ``unsubscribed`` close the outcome with reward 0 at once; ``failed``,
 ``bounced`` and ``cancelled`` drop it without an example (the customer never saw the
@@ -29,17 +22,12 @@ from datetime import datetime
 from typing import Any, Literal
 
 from smartrouter.engine import customer_state as cs
+from smartrouter.engine.engagement import ENGAGEMENTS
 from smartrouter.schemas.common import Channel
 from smartrouter.schemas.delivery import DeliveryType
 
-REWARDS: dict[Channel, frozenset[DeliveryType]] = {
-    Channel.EMAIL: frozenset({DeliveryType.CLICKED, DeliveryType.REPLIED}),
-    Channel.SMS: frozenset({DeliveryType.CLICKED, DeliveryType.REPLIED}),
-    Channel.WHATSAPP: frozenset({DeliveryType.OPENED, DeliveryType.CLICKED,
-                                 DeliveryType.REPLIED}),
-    Channel.PUSH: frozenset({DeliveryType.OPENED, DeliveryType.CLICKED}),
-    Channel.VOICE: frozenset({DeliveryType.REPLIED}),
-}
+#: Reward events per channel: engagement, as defined once in engine.engagement.
+REWARDS: dict[Channel, frozenset[DeliveryType]] = ENGAGEMENTS
 NEGATIVE = frozenset({DeliveryType.COMPLAINED, DeliveryType.UNSUBSCRIBED})
 NO_EXAMPLE = frozenset({DeliveryType.FAILED, DeliveryType.BOUNCED, DeliveryType.CANCELLED})
 #: delivery types that block the channel for good (the protection rules read it).

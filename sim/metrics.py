@@ -8,8 +8,9 @@ Definitions (the same for every arm, so the columns compare):
   ``cancelled:<reason>`` for sends the scheduler dropped at release and ``failed`` for sends
   no channel could carry;
 - ``delivered``: ``delivered`` events; ``unsubscribes``: ``unsubscribed`` events;
-- ``engaged``: intents whose customer engaged — with the message (a reward event by the
-  engine's definition, ``smartrouter.engine.learning.REWARDS``) or organically (``World.organic``);
+- ``engaged``: intents whose customer engaged — with the message (an engagement event by
+  the one definition, ``smartrouter.engine.engagement.ENGAGEMENTS``, which ``smartrouter
+  report`` uses too: e-mail opens do not count) or organically (``World.organic``);
 - ``engagement_per_message``: intents engaged *by a message* / ``sent``;
 - ``engagement_per_intent``: ``engaged`` / ``intents``;
 - ``cost``: what the sends cost; ``cost_per_engagement``: ``cost`` / message engagements
@@ -27,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from smartrouter.engine.learning import REWARDS
+from smartrouter.engine.engagement import ENGAGEMENTS
 from smartrouter.schemas.common import Channel
 from smartrouter.schemas.delivery import DeliveryEvent, DeliveryType
 from smartrouter.sim.truth import is_night
@@ -91,7 +92,7 @@ class ArmLedger:
             self.delivered += 1
         elif kind is DeliveryType.UNSUBSCRIBED:
             self.unsubscribes += 1
-        if kind in REWARDS[Channel(event.channel)] and event.intent_id in self.sends:
+        if kind in ENGAGEMENTS[Channel(event.channel)] and event.intent_id in self.sends:
             self.engaged_by_message.add(event.intent_id)
 
     def report(self) -> dict[str, Any]:

@@ -6,7 +6,7 @@ simulated times); ``incidents`` are support problems that make a customer angry 
 (ticket updates and inbound complaints); ``organic`` says whether the customer engages with
 a campaign on their own, message or not (what a holdout measures).
 
-Engagement events follow the engine's reward definitions (``engine.learning.REWARDS``), so
+Engagement events follow the one engagement definition (``engine.engagement.ENGAGEMENTS``), so
 one hidden propensity means one thing to both sides:
 
 - e-mail: engaged = ``clicked`` (some ``replied``); non-engagers still show ``opened`` now
@@ -36,7 +36,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel
 
-from smartrouter.engine.learning import REWARDS
+from smartrouter.engine.engagement import ENGAGEMENTS
 from smartrouter.schemas.common import Channel
 from smartrouter.schemas.customers import TicketUpdate
 from smartrouter.schemas.delivery import DeliveryEvent, DeliveryType
@@ -52,7 +52,7 @@ ENGAGEMENT: dict[Channel, DeliveryType] = {
     Channel.WHATSAPP: DeliveryType.OPENED, Channel.PUSH: DeliveryType.OPENED,
     Channel.VOICE: DeliveryType.REPLIED,
 }
-assert all(t in REWARDS[c] for c, t in ENGAGEMENT.items()), "world and engine disagree"
+assert all(t in ENGAGEMENTS[c] for c, t in ENGAGEMENT.items()), "world and engine disagree"
 
 _UNSUB = {Channel.EMAIL: 0.002, Channel.SMS: 0.004, Channel.WHATSAPP: 0.003,
           Channel.PUSH: 0.002, Channel.VOICE: 0.006}

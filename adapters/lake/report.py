@@ -10,7 +10,9 @@ Definitions (every count is of distinct intents, so replays and fallbacks count 
 * ``intents``: intents with a decision; ``decisions_by_action`` / ``by_reason`` split them
   (an intent with two reasons counts under both reasons);
 * ``sent`` / ``delivered``: intents with a ``sent`` / ``delivered`` event;
-* ``engaged``: intents with an ``opened``, ``clicked`` or ``replied`` event (one per intent);
+* ``engaged``: intents with an engagement event, by the one definition the engine learns
+  from and the demo counts (``smartrouter.engine.engagement.ENGAGEMENTS``, per channel:
+  e-mail ``clicked``/``replied`` but not ``opened``, which mail privacy proxies fake);
 * ``cost``: per intent and channel, the provider's charge when an event after the send
   reports one, else the price booked on the ``sent`` event (never both); booked on the day
   of the first event of that send. ``cost_per_engagement`` = cost / engaged.
@@ -24,14 +26,18 @@ from typing import TYPE_CHECKING, Any
 
 from smartrouter.adapters.lake.catalog import load_lake_table
 from smartrouter.adapters.lake.schema import LAKE_TABLES, derive_schema
+from smartrouter.engine.engagement import ENGAGEMENTS
 
 if TYPE_CHECKING:
     import pyarrow as pa
     from pyiceberg.catalog import Catalog
 
-__all__ = ["ENGAGEMENTS", "compute_funnel", "funnel", "load_tables"]
+__all__ = ["ENGAGED_SQL", "compute_funnel", "funnel", "load_tables", "newest_commit"]
 
-ENGAGEMENTS = ("opened", "clicked", "replied")
+#: ENGAGEMENTS as a SQL condition on the delivery table's ``channel`` and ``type``.
+ENGAGED_SQL = "(" + " OR ".join(
+    f"(channel = '{channel}' AND type IN ({', '.join(sorted(repr(str(t)) for t in types))}))"
+    for channel, types in sorted(ENGAGEMENTS.items())) + ")"
 _COLUMNS = {
     "decisions": ("intent_id", "campaign_id", "action", "channel", "reasons", "day"),
     "delivery": ("intent_id", "campaign_id", "channel", "type", "cost", "day"),
@@ -45,7 +51,25 @@ def funnel(catalog: Catalog, *, namespace: str = "smartrouter", campaign: str | 
     tables = load_tables(catalog, namespace=namespace, campaign=campaign, since=since)
     report = compute_funnel(tables["decisions"], tables["delivery"])
     report["filters"] = {"campaign": campaign, "since": since.isoformat() if since else None}
+    report["newest_commit"] = newest_commit(catalog, namespace=namespace)
     return report
+
+
+def newest_commit(catalog: Catalog, *, namespace: str = "smartrouter") -> dt.datetime | None:
+    """When the sink last committed to ``decisions`` or ``delivery`` (UTC); None: never.
+
+    The report can only be as fresh as this: the sink commits in batches, so events younger
+    than the batch interval are not in the lake yet.
+    """
+    stamps = []
+    for name in _COLUMNS:
+        table = load_lake_table(catalog, name, namespace=namespace)
+        snapshot = table.current_snapshot() if table is not None else None
+        if snapshot is not None:
+            stamps.append(snapshot.timestamp_ms)
+    if not stamps:
+        return None
+    return dt.datetime.fromtimestamp(max(stamps) / 1000, tz=dt.UTC)
 
 
 def load_tables(catalog: Catalog, *, namespace: str = "smartrouter", campaign: str | None = None,
@@ -78,11 +102,10 @@ def compute_funnel(decisions: pa.Table, delivery: pa.Table) -> dict[str, Any]:
         con.register("decisions", decisions)
         con.register("delivery", delivery)
         con.execute(_COST_LINES)
-        engaged_types = ", ".join(f"'{t}'" for t in ENGAGEMENTS)
         outcome = f"""
             count(DISTINCT intent_id) FILTER (WHERE type = 'sent') AS sent,
             count(DISTINCT intent_id) FILTER (WHERE type = 'delivered') AS delivered,
-            count(DISTINCT intent_id) FILTER (WHERE type IN ({engaged_types})) AS engaged"""
+            count(DISTINCT intent_id) FILTER (WHERE {ENGAGED_SQL}) AS engaged"""
         intents = con.execute("SELECT count(DISTINCT intent_id) FROM decisions").fetchone()[0]
         by_action = dict(con.execute(
             "SELECT action, count(DISTINCT intent_id) FROM decisions GROUP BY action "

@@ -6,6 +6,7 @@ Money stays exact: JSON and CSV write amounts as decimal strings, like the topic
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
 from decimal import Decimal
@@ -14,7 +15,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-__all__ = ["render", "to_csv", "to_json"]
+__all__ = ["freshness_line", "render", "to_csv", "to_json"]
 
 _OUTCOMES = ("chosen", "sent", "delivered", "engaged", "cost")
 
@@ -43,6 +44,26 @@ def to_csv(report: dict[str, Any]) -> str:
             if metric != "day":
                 writer.writerow(["per_day", row["day"], metric, _cell(value)])
     return out.getvalue()
+
+
+def freshness_line(newest: dt.datetime | None, now: dt.datetime, *, batch_seconds: float,
+                   batch_rows: int) -> str:
+    """How old the lake's newest data is, and why the newest events are not in it yet."""
+    lag = (f"the sink commits every {batch_seconds:g} s (or {batch_rows:,} rows), so events "
+           "younger than that are not counted yet")
+    if newest is None:
+        return f"lake: nothing committed yet; {lag}"
+    age = max(0.0, (now - newest).total_seconds())
+    when = newest.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return f"lake: newest commit {when} ({_age(age)} ago); {lag}"
+
+
+def _age(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
 
 
 def render(report: dict[str, Any], console: Console) -> None:

@@ -176,6 +176,14 @@ def test_up_runs_broker_and_two_workers_that_decide_and_stops_cleanly_on_sigint(
         assert sum("tansu" in c for c in commands) == 1, commands
         assert sum(c.rstrip().endswith("cli.main worker") for c in commands) == 2, commands
 
+        # up says where it is: the export line, and DATA_DIR/stack.json for the commands
+        assert f"export SMARTROUTER_BROKER=kafka://127.0.0.1:{port}" in stdout.read_text()
+        state = json.loads((tmp_path / "stack.json").read_text())
+        assert state == {"broker": f"kafka://127.0.0.1:{port}", "pid": proc.pid}
+        found = run(["topics"], env)  # no SMARTROUTER_BROKER: the state file points at up
+        assert found.returncode == 0, explain(found)
+        assert f"kafka://127.0.0.1:{port}" in found.stderr
+
         client_env = {**env, "SMARTROUTER_BROKER": f"kafka://127.0.0.1:{port}"}
         profile = tmp_path / "profile.jsonl"
         profile.write_text(json.dumps({"type": "profile", "customer_id": "up-c1",
@@ -203,6 +211,7 @@ def test_up_runs_broker_and_two_workers_that_decide_and_stops_cleanly_on_sigint(
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=60) == 0, stderr.read_text(errors="replace")
         assert "stopped" in stdout.read_text(errors="replace")
+        assert not (tmp_path / "stack.json").exists()  # removed when up stops
         survivors = [pid for pid in children if alive(pid)]
         assert survivors == [], [cmdline(pid) for pid in survivors]
     finally:

@@ -75,7 +75,7 @@ def test_short_demo_writes_three_arms_and_a_plot(short_demo):
 @pytest.mark.slow
 def test_short_demo_router_keeps_quiet_hours_and_fatigue_caps(short_demo):
     # The simulator counts a send at its decided minute plus the pipeline latency in wall
-    # seconds (sim/runner.py), so the compressed clock does not turn latency into night.
+    # seconds (sim/engine_reader.py), so the compressed clock does not turn latency into night.
     _, reports, _ = short_demo
     assert reports["router"]["quiet_hour_violations"] == 0
     assert reports["router"]["fatigue_violations"] == 0

@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from smartrouter.adapters.lake.catalog import load_lake_table
+from smartrouter.engine.engagement import is_engagement
 from smartrouter.testing.builders import intent, profile
 from smartrouter.testing.lake_helpers import lake_count, lake_of, topic_count
 from smartrouter.testing.plugin import running_stack
@@ -54,7 +55,8 @@ def report_json(data_dir: Path) -> dict:
 
 
 def by_hand(decisions: list[dict], delivery: list[dict]) -> dict:
-    """The report's definitions (streams/lake/report.py) applied to the topic records."""
+    """The report's definitions (adapters/lake/report.py, engagement from
+    engine/engagement.py) applied to the topic records."""
     def intents_with(*types: str) -> int:
         return len({e["intent_id"] for e in delivery if e["type"] in types})
 
@@ -74,7 +76,8 @@ def by_hand(decisions: list[dict], delivery: list[dict]) -> dict:
         "decisions_by_action": dict(actions),
         "sent": intents_with("sent"),
         "delivered": intents_with("delivered"),
-        "engaged": intents_with("opened", "clicked", "replied"),
+        "engaged": len({e["intent_id"] for e in delivery
+                        if is_engagement(e["type"], e["channel"])}),
         "cost": sum(cost_lines.values(), Decimal("0")),
     }
 

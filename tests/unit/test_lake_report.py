@@ -56,13 +56,15 @@ def test_funnel_matches_the_hand_computed_numbers(lake) -> None:
     assert report["intents"] == 6
     assert report["decisions_by_action"] == {"send": 3, "suppress": 2, "holdout": 1}
     assert report["by_reason"] == {"fatigue": 2, "holdout": 1, "quiet_hours": 1}
-    assert (report["sent"], report["delivered"], report["engaged"]) == (3, 2, 2)
+    # engaged by the one definition (engine.engagement): i1's SMS click; i1's SMS "opened"
+    # and i2's e-mail open are not engagement
+    assert (report["sent"], report["delivered"], report["engaged"]) == (3, 2, 1)
     # i1: the provider's 0.0081 replaces the booked 0.0075; i2 only has its booked 0.0001;
     # i3 failed on sms (no cost) and went out by email for 0.0002
     assert report["cost"] == Decimal("0.0084")
-    assert report["cost_per_engagement"] == Decimal("0.0042")
+    assert report["cost_per_engagement"] == Decimal("0.0084")
     assert report["by_channel"] == {
-        "email": {"chosen": 1, "sent": 2, "delivered": 1, "engaged": 1,
+        "email": {"chosen": 1, "sent": 2, "delivered": 1, "engaged": 0,
                   "cost": Decimal("0.0003")},
         "sms": {"chosen": 2, "sent": 1, "delivered": 1, "engaged": 1,
                 "cost": Decimal("0.0081")},
@@ -71,8 +73,51 @@ def test_funnel_matches_the_hand_computed_numbers(lake) -> None:
         {"day": "2025-01-30", "intents": 3, "chosen": 2, "sent": 2, "delivered": 2,
          "engaged": 1, "cost": Decimal("0.0082")},
         {"day": "2025-01-31", "intents": 3, "chosen": 1, "sent": 1, "delivered": 0,
-         "engaged": 2, "cost": Decimal("0.0002")},
+         "engaged": 0, "cost": Decimal("0.0002")},
     ]
+
+
+def test_report_and_demo_share_one_engagement_definition() -> None:
+    """An e-mail open is engagement for neither; a WhatsApp read receipt is for both."""
+    import pyarrow as pa
+
+    from smartrouter.adapters.lake.report import compute_funnel
+    from smartrouter.engine.engagement import ENGAGEMENTS
+    from smartrouter.sim.metrics import ArmLedger
+
+    pairs = [(str(c), str(t)) for c in ENGAGEMENTS for t in ("opened", "clicked", "replied")]
+    delivery = pa.table({
+        "intent_id": [f"i-{n}" for n in range(len(pairs))],
+        "campaign_id": ["c"] * len(pairs), "channel": [c for c, _ in pairs],
+        "type": [t for _, t in pairs], "cost": pa.array([None] * len(pairs), pa.decimal128(18, 6)),
+        "day": [dt.date(2025, 1, 30)] * len(pairs)})
+    decisions = pa.table({"intent_id": pa.array([], pa.string()),
+                          "campaign_id": pa.array([], pa.string()),
+                          "action": pa.array([], pa.string()), "channel": pa.array([], pa.string()),
+                          "reasons": pa.array([], pa.string()), "day": pa.array([], pa.date32())})
+    lake_engaged = compute_funnel(decisions, delivery)["engaged"]
+    ledger = ArmLedger(origin=dt.datetime(2025, 1, 30, tzinfo=dt.UTC))
+    for n, (channel, kind) in enumerate(pairs):
+        ledger.sends[f"i-{n}"] = object()  # type: ignore[assignment]
+        ledger.add_event(DeliveryEvent.model_validate(
+            {"type": kind, "channel": channel, "intent_id": f"i-{n}", "customer_id": "c-1",
+             "campaign_id": "c", "at": "2025-01-30T10:00:00Z", "event_id": f"e-{n}"}))
+    assert lake_engaged == len(ledger.engaged_by_message) == sum(
+        len(types & {"opened", "clicked", "replied"}) for types in ENGAGEMENTS.values())
+    assert ("email", "opened") not in {p for n, p in enumerate(pairs)
+                                       if f"i-{n}" in ledger.engaged_by_message}
+
+
+def test_freshness_line_says_how_old_the_lake_is_and_why() -> None:
+    from smartrouter.adapters.lake.report_format import freshness_line
+
+    now = dt.datetime(2025, 1, 30, 12, 0, 45, tzinfo=dt.UTC)
+    line = freshness_line(now - dt.timedelta(seconds=45), now, batch_seconds=60,
+                          batch_rows=10_000)
+    assert line.startswith("lake: newest commit 2025-01-30T12:00:00Z (45 s ago)")
+    assert "commits every 60 s (or 10,000 rows)" in line
+    assert freshness_line(None, now, batch_seconds=60, batch_rows=10).startswith(
+        "lake: nothing committed yet")
 
 
 def test_filters_campaign_and_since(lake) -> None:
@@ -82,7 +127,7 @@ def test_filters_campaign_and_since(lake) -> None:
     assert everything["cost"] == Decimal("0.0159")
     recent = funnel(catalog, campaign="spring", since=dt.date(2025, 1, 31))
     assert recent["intents"] == 3
-    assert (recent["sent"], recent["delivered"], recent["engaged"]) == (1, 0, 2)
+    assert (recent["sent"], recent["delivered"], recent["engaged"]) == (1, 0, 0)
     assert recent["cost"] == Decimal("0.0002")
     assert recent["filters"] == {"campaign": "spring", "since": "2025-01-31"}
 
@@ -108,12 +153,16 @@ def test_report_command_reads_the_lake_of_the_data_dir(lake, monkeypatch) -> Non
     as_csv = runner.invoke(app, ["report", "--campaign", "spring", "--csv"])
     assert as_csv.exit_code == 0, as_csv.output
     lines = list(csv.DictReader(io.StringIO(as_csv.stdout)))
-    assert {"section": "funnel", "key": "", "metric": "engaged", "value": "2"} in lines
+    assert {"section": "funnel", "key": "", "metric": "engaged", "value": "1"} in lines
     assert {"section": "by_channel", "key": "email", "metric": "sent", "value": "2"} in lines
 
     table = runner.invoke(app, ["report", "--since", "2025-01-31"])
     assert table.exit_code == 0, table.output
     assert "Funnel" in table.stdout and "Channel mix" in table.stdout
+
+    # the lake lags the topics: the report says how old its newest data is, on stderr
+    assert "lake: newest commit" in as_json.stderr and "the sink commits every" in as_json.stderr
+    assert data["newest_commit"].endswith("+00:00")
 
     both = runner.invoke(app, ["report", "--json", "--csv"])
     assert both.exit_code == 1

@@ -20,10 +20,17 @@ def test_decision_line_has_action_channel_ids_and_reasons():
                               "action": "send", "channel": "sms",
                               "send_at": "2026-03-20T09:00:00+00:00", "reasons": []})
     assert text.startswith("send")
-    assert "sms" in text and "2026-03-20 09:00:00" in text
+    assert "sms" in text and "2026-03-20T09:00:00Z" in text
     assert "intent=i-1" in text and "customer=c-1" in text and "campaign=camp" in text
     assert "reasons=" not in text
     assert "\n" not in text
+
+
+def test_times_are_printed_in_utc_with_an_explicit_zone():
+    text = line("decisions", {"action": "send", "send_at": "2026-03-20T11:30:00+02:00"})
+    assert "at 2026-03-20T09:30:00Z" in text
+    assert "at 2026-03-20T09:30:00Z" in line("decisions", {"send_at": "2026-03-20T09:30:00"})
+    assert "at not-a-time" in line("decisions", {"send_at": "not-a-time"})
 
 
 def test_suppress_decision_shows_its_reasons():
@@ -43,7 +50,7 @@ def test_delivery_line_has_type_channel_and_reason():
                              "customer_id": "c-3", "at": "2026-03-20T10:11:12Z",
                              "reason": "mailbox_full", "provider_message_id": "pm-1"})
     assert text.startswith("bounced")
-    assert "email" in text and "2026-03-20 10:11:12" in text
+    assert "email" in text and "2026-03-20T10:11:12Z" in text
     assert "intent=i-3" in text and "reason=mailbox_full" in text
 
 

@@ -195,6 +195,25 @@ def test_cli_table_and_errors(tmp_path: Path) -> None:
     assert "--estimator" in wrong.stderr
 
 
+def test_cli_a_log_of_only_malformed_lines_is_an_error(tmp_path: Path) -> None:
+    path = write_log(tmp_path, ["{broken", "[1, 2]", '{"actions": []}'])
+    result = CliRunner().invoke(policy_app, ["replay", str(path)])
+    assert result.exit_code == 1
+    assert "no valid logged decision" in result.stderr and "3 malformed" in result.stderr
+    assert "n/a" not in result.stdout
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("")
+    assert CliRunner().invoke(policy_app, ["replay", str(empty), "--json"]).exit_code == 1
+
+
+def test_cli_runs_on_the_shipped_example_log() -> None:
+    log = Path(__file__).resolve().parents[2] / "examples" / "policy-log.jsonl"
+    result = CliRunner().invoke(policy_app, ["replay", str(log), "--json"])
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    assert out["events"] == 400 and out["skipped"] == 0
+
+
 def test_replay_interval_is_not_degenerate_without_any_reward() -> None:
     lines = [json.dumps({"context": {"segment": "s0"}, "actions": CHANNELS, "action": a,
                          "reward": 0, "propensity": 0.25}) for a in CHANNELS * 50]  # fmt: skip

@@ -29,8 +29,10 @@ def test_late_setup_moves_campaigns_by_whole_days():
 
 
 def test_a_sent_event_read_before_its_decision_is_timed_from_the_decided_minute():
+    from smartrouter.sim.engine_reader import on_decision as _on_decision
+    from smartrouter.sim.engine_reader import on_engine_event as _on_engine_event
     from smartrouter.sim.metrics import ArmLedger
-    from smartrouter.sim.runner import _on_decision, _on_engine_event, _State
+    from smartrouter.sim.run_state import RunState as _State
     from smartrouter.sim.truth import World
 
     people = generate_population(20, seed=2)
