@@ -21,7 +21,8 @@ from smartrouter.streams.web_auth import web_options
 
 
 class SmartRouterApp(faust.App):
-    """faust.App whose transport reads changelog highwaters from Fetch (streams.compat.highwater)."""
+    """faust.App whose transport reads changelog highwaters from Fetch
+    (streams.compat.highwater)."""
 
     highwater_source: str = "fetch"
 

@@ -109,7 +109,8 @@ class EmbeddingClassifier:
 def load_classifier(raw: bytes | None = None) -> EmbeddingClassifier:
     """Parse the classifier JSON (the shipped file unless ``raw`` is given)."""
     if raw is None:
-        raw = resources.files("smartrouter.adapters.guardrail").joinpath(CLASSIFIER_FILE).read_bytes()
+        package = resources.files("smartrouter.adapters.guardrail")
+        raw = package.joinpath(CLASSIFIER_FILE).read_bytes()
     data = json.loads(raw)
     missing = REQUIRED_KEYS - data.keys()
     if missing or data["format"] != FORMAT:
