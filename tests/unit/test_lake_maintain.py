@@ -20,6 +20,7 @@ from smartrouter.adapters.lake.writer import LakeWriter
 from smartrouter.schemas.decisions import Decision
 
 FAR_FUTURE = dt.datetime(2100, 1, 1, tzinfo=dt.UTC)
+WRITER_COMMITS = 25  # ~5 s of appends beside maintenance on an idle machine
 
 
 def small_batches(writer: LakeWriter, batches: int, *, start: int = 0, size: int = 3) -> int:
@@ -92,8 +93,13 @@ def test_maintenance_is_safe_while_a_writer_appends(tmp_path) -> None:
     state = {"next": next_offset}
 
     def keep_writing() -> None:
+        # A commit every ~0.2 s (a real sink: one a minute), at most WRITER_COMMITS of them:
+        # an unbounded writer outpaces maintenance on a busy machine (every commit grows the
+        # metadata each retry re-reads) and the test then ran for many minutes.
         try:
-            while not stop.is_set():  # a commit every ~0.2 s (a real sink: one a minute)
+            for _ in range(WRITER_COMMITS):
+                if stop.is_set():
+                    break
                 state["next"] = small_batches(writer, 1, start=state["next"], size=2)
                 time.sleep(0.2)
         except BaseException as exc:  # noqa: BLE001 - reported below
