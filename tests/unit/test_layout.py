@@ -120,3 +120,26 @@ def test_the_wheel_maps_every_package_under_one_namespace():
     assert listed == on_disk, (f"packages missing from pyproject: {sorted(on_disk - listed)}; "
                                f"listed but absent: {sorted(listed - on_disk)}")
     assert all(name.startswith("smartrouter") for name in listed)
+
+
+#: Modules aim at ~300 lines; past this a module holds more than one job (bench/ excepted).
+MAX_MODULE_LINES = 350
+#: No package may grow into a storeroom again.
+MAX_PACKAGE_SHARE = 0.25
+
+
+def test_no_module_outgrows_one_job():
+    long = {str(path.relative_to(ROOT)): n
+            for folder in [*_existing(), "tests"]
+            for path in (ROOT / folder).rglob("*.py")
+            if (n := len(path.read_text().splitlines())) > MAX_MODULE_LINES}
+    assert not long, f"modules over {MAX_MODULE_LINES} lines (split them): {long}"
+
+
+def test_no_package_holds_more_than_a_quarter_of_the_code():
+    lines = {name: sum(len(p.read_text().splitlines()) for p in (ROOT / name).rglob("*.py"))
+             for name in _existing()}
+    total = sum(lines.values())
+    largest = max(lines, key=lines.__getitem__)
+    assert lines[largest] <= MAX_PACKAGE_SHARE * total, (
+        f"{largest}/ holds {lines[largest] / total:.0%} of the code: {lines}")
