@@ -105,15 +105,20 @@ def make_messages(count: int, customers: int, seed: int) -> list[tuple[bytes, by
 def make_step(world: dict[str, Any]):  # noqa: ANN201 - returns the step closure
     """The decide step (steps.decide.DecideStep), with dicts in place of faust tables."""
     from faust.serializers import codecs
+    from pydantic import TypeAdapter
 
-    from smartrouter.agents.decide import INTENT
+    from smartrouter.config.senders import SenderSettings
     from smartrouter.engine.budget import partition_share, reserve, spend_key
     from smartrouter.engine.customer_state import record_send
     from smartrouter.engine.decide import Budget, plan
     from smartrouter.schemas.decisions import Action
-    from smartrouter.schemas.intents import IntentKind
+    from smartrouter.schemas.intents import CampaignIntent, IntentKind
     from smartrouter.steps.decide import schedule_entry
+    from smartrouter.steps.routes import SenderRoutes
     from smartrouter.streams.codec import Source, decode, encode
+
+    INTENT = TypeAdapter(CampaignIntent)  # what agents.decide validates with  # noqa: N806
+    routes = SenderRoutes(SenderSettings())  # default identities, no environment read
 
     def table_write(table: dict, key: str, value: Any) -> None:
         """What a faust table write costs in pure code: the changelog's key + value bytes."""
@@ -145,7 +150,7 @@ def make_step(world: dict[str, Any]):  # noqa: ANN201 - returns the step closure
             return
         table_write(world["scheduled"], intent.intent_id,
                     schedule_entry(intent, decision, list(planned.fallbacks), planned.reserved,
-                                   partition))
+                                   partition, routes))
         if planned.reserved:
             table_write(world["spend"], spend_at,
                         reserve(world["spend"].get(spend_at), planned.reserved))

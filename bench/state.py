@@ -59,9 +59,13 @@ from bench._common import (  # noqa: E402
     marketing_intent,
     write_json,
 )
+from smartrouter.config.senders import SenderSettings  # noqa: E402
+from smartrouter.steps.routes import SenderRoutes  # noqa: E402
 
 console = Console(width=120)
 PARTITIONS = 4
+#: The outbox key per channel with the default sender settings (no environment read).
+ROUTES = SenderRoutes(SenderSettings())
 
 
 def changelog_bytes(key: Any, value: Any) -> int:
@@ -170,7 +174,7 @@ def per_intent_records(count: int, customers: dict[str, dict], rng: random.Rando
             continue
         sends += 1
         entry = schedule_entry(intent, decision, list(planned.fallbacks), planned.reserved,
-                               i % PARTITIONS)
+                               i % PARTITIONS, ROUTES)
         scheduled.append((intent.intent_id, {**entry, "state": "settled", "settled": True,
                                              "at": now.timestamp()}))
         if planned.pending is not None:

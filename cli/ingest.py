@@ -23,7 +23,8 @@ def ingest_sqs(
     progress_every: Annotated[int, typer.Option(min=1, help="Progress line every N.")] = 1000,
 ) -> None:
     """Long-poll QUEUE_URL and produce each AWS event to delivery-raw (delete after the ack)."""
-    from smartrouter.adapters.sqs_ingest import IngestConfig, IngestError, run_ingest
+    from smartrouter.adapters.sqs.ingest import IngestConfig, IngestError
+    from smartrouter.streams.sqs_bridge import run_ingest
 
     settings = load_settings(find_stack=True)
     config = IngestConfig(queue_url=queue_url, bootstrap=settings.bootstrap,
