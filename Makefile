@@ -32,7 +32,7 @@ $(EMBED): $(STAMP)
 test: $(EMBED)
 	$(BIN)/ruff check .
 	$(BIN)/smartrouter schema check docs/schemas
-	$(PYTEST) --dist loadfile
+	$(PYTEST) --dist loadfile --no-loadscope-reorder --durations=25
 
 ## check: the fast inner loop (< 2 min): lint, contracts, the tests that need no broker, no torch
 check: $(STAMP)
