@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any, Literal
 
 from smartrouter.engine import customer_state as cs
@@ -79,18 +80,24 @@ def _daypart(hour: int) -> str:
 
 def _country_of(state: cs.CustomerState | None) -> str:
     """The region of the customer's phone number when the locale names no country."""
-    import phonenumbers
-
     for channel in (Channel.SMS, Channel.WHATSAPP, Channel.VOICE):
         number = cs.contacts(state).get(channel)
         if number:
-            try:
-                region = phonenumbers.region_code_for_number(phonenumbers.parse(number))
-            except phonenumbers.NumberParseException:
-                continue
+            region = region_of_number(number)
             if region:
                 return region
     return "unknown"
+
+
+@lru_cache(maxsize=4096)
+def region_of_number(number: str) -> str | None:
+    """libphonenumber's region of a number (~0.8 ms a parse: kept for the busy numbers)."""
+    import phonenumbers
+
+    try:
+        return phonenumbers.region_code_for_number(phonenumbers.parse(number)) or None
+    except phonenumbers.NumberParseException:
+        return None
 
 
 @dataclass(frozen=True)

@@ -148,14 +148,22 @@ class Corpus:
     intents: list[tuple[CampaignIntent, datetime, int]]
 
 
-def build(customers: int = 300, intents: int = 1500, seed: int = SEED) -> Corpus:
+def build(customers: int = 300, intents: int = 1500, seed: int = SEED, *,
+          launch: bool = False) -> Corpus:
+    """``launch``: every intent arrives in one minute with a 24 h window, as when a campaign
+    is launched (what the throughput bench plays); otherwise spread over three weeks."""
     rng = random.Random(seed)
     states = {f"cust-{i:05d}": _customer(i, rng) for i in range(customers)}
     models = _models(rng)
     work = []
     for n in range(intents):
-        now = NOWS[n * len(NOWS) // intents] + timedelta(seconds=37 * n)
-        intent = _intent(n, customers, rng, now)
+        if launch:
+            now = NOWS[2] + timedelta(seconds=50 * n / intents)
+            intent = _intent(n, customers, rng, now).model_copy(
+                update={"expires_at": NOWS[2] + timedelta(hours=24)})
+        else:
+            now = NOWS[n * len(NOWS) // intents] + timedelta(seconds=37 * n)
+            intent = _intent(n, customers, rng, now)
         work.append((intent, now, n % PARTITIONS))
     return Corpus(states, _campaigns(), models, work)
 
