@@ -129,7 +129,8 @@ def make_intents(tag: str, count: int, customers: int, rng: random.Random) -> li
             for i in range(count)]
 
 
-def measure(broker_url: str, workers: int, args: argparse.Namespace) -> dict[str, Any]:
+def measure(broker_url: str, broker_pid: int | None, workers: int,
+            args: argparse.Namespace) -> dict[str, Any]:
     rng = random.Random(args.seed)
     prefix = f"b{uuid.uuid4().hex[:8]}-"
     data_dir = Path(tempfile.mkdtemp(prefix="smartrouter-bench-"))
@@ -169,6 +170,7 @@ def measure(broker_url: str, workers: int, args: argparse.Namespace) -> dict[str
                             f"{args.intents:,} intents backlog…"):
             backlog = make_intents("max", args.intents, args.customers, rng)
             cpu_before = [cpu_seconds(w.pid) for w in stack.processes]
+            broker_before = cpu_seconds(broker_pid)
             t0 = time.time()
             asyncio.run(produce_json(bootstrap, topic("intents"), backlog))
             produce_s = time.time() - t0
@@ -176,6 +178,7 @@ def measure(broker_url: str, workers: int, args: argparse.Namespace) -> dict[str
                            done + len(backlog), args.limit_s)
             wall = time.time() - t0
             cpu_after = [cpu_seconds(w.pid) for w in stack.processes]
+            broker_after = cpu_seconds(broker_pid)
             decided = asyncio.run(read_decisions(bootstrap, topic("decisions"), args.partitions,
                                                  {i["intent_id"] for i in backlog}, 60))
         newest = max(ts for ts, _ in decided.values()) / 1000
@@ -188,6 +191,10 @@ def measure(broker_url: str, workers: int, args: argparse.Namespace) -> dict[str
         out["worker_cpu_ms_per_intent"] = round(
             1000 * sum(b - a for a, b in zip(cpu_before, cpu_after, strict=True))
             / len(backlog), 2)
+        out["worker_cpu_us_per_intent"] = round(1000 * out["worker_cpu_ms_per_intent"])
+        # The broker's CPU for the same backlog: every produce, fetch and changelog write.
+        out["broker_cpu_us_per_intent"] = round(1e6 * (broker_after - broker_before)
+                                                / len(backlog))
         out["actions"] = dict(Counter(d["action"] for _, d in decided.values()))
         out["reasons"] = dict(Counter(r for _, d in decided.values() for r in d["reasons"]))
         console.print(f"[{workers} worker(s)] max: {rate:,.0f} intents/s "
@@ -265,7 +272,8 @@ def print_table(runs: list[dict[str, Any]]) -> None:
                            for p in run["latency"])
         console.print(f"{run['workers']} worker(s): backlog drained at "
                       f"{run['engine_wall_per_s']:,.0f}/s by the wall clock, "
-                      f"{run['worker_cpu_ms_per_intent']:.2f} ms of worker CPU per intent; "
+                      f"{run['worker_cpu_ms_per_intent']:.2f} ms of worker CPU and "
+                      f"{run['broker_cpu_us_per_intent'] / 1000:.2f} ms of broker CPU per intent; "
                       f"latency: {points}")
         console.print(f"  actions {run['actions']}; reasons {run['reasons']}")
 
@@ -293,11 +301,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     started = time.perf_counter()
     with embedded_broker() as broker:
         for workers in args.workers:
-            runs.append(measure(broker.url, workers, args))
+            runs.append(measure(broker.url, broker.pid, workers, args))
     print_table(runs)
     best = max(runs, key=lambda r: r["engine_intents_per_s"])
     figures = {**{k: best[k] for k in ("engine_intents_per_s", "passthrough_per_s", "p50_ms",
-                                       "p99_ms", "workers")},
+                                       "p99_ms", "workers", "worker_cpu_us_per_intent",
+                                       "broker_cpu_us_per_intent")},
                "best_of_runs": best["workers"], "runs": runs,
                "elapsed_s": round(time.perf_counter() - started, 1)}
     console.print(f"elapsed {figures['elapsed_s']} s")

@@ -68,6 +68,11 @@ class Settings(BaseSettings):
         gt=0,
         description="Consumer session timeout; the embedded broker makes joins wait half of it.",
     )
+    producer_linger_ms: float = Field(
+        default=0.0, ge=0, le=1000,
+        description="How long the worker's producer waits to fill a batch (decisions, sends,"
+        " changelog writes); 0 sends each record at once (docs/perf.md has the trade-off).",
+    )
     log_level: str = Field(default="info")
     input_horizon_days: float = Field(
         default=30.0, gt=0, le=3660,

@@ -46,6 +46,7 @@ def create_app(settings: Settings) -> SmartRouterApp:
         broker_heartbeat_interval=max(settings.session_timeout_s / 6, 0.5),
         broker_rebalance_timeout=max(settings.session_timeout_s * 2, 10),
         producer_acks=-1,
+        producer_linger=settings.producer_linger_ms / 1000,
         table_standby_replicas=0,
         **web_options(settings),  # 127.0.0.1, no table views, a token when exposed
         key_serializer="raw",

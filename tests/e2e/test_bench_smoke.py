@@ -31,7 +31,8 @@ def test_throughput_bench_runs(tmp_path: Path) -> None:
     run_bench("throughput.py", "--workers", "1", "--customers", "200", "--intents", "300",
               "--latency-s", "2", "--limit-s", "120", "--json", str(out))
     figures = json.loads(out.read_text())
-    for key in ("engine_intents_per_s", "passthrough_per_s", "p50_ms", "p99_ms", "workers"):
+    for key in ("engine_intents_per_s", "passthrough_per_s", "p50_ms", "p99_ms", "workers",
+                "worker_cpu_us_per_intent", "broker_cpu_us_per_intent"):
         assert figures[key] is not None, key
     [run] = figures["runs"]
     assert run["workers"] == 1 and run["engine_intents_per_s"] > 0
