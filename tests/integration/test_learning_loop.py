@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -62,6 +63,11 @@ def engage(stack, decisions: list[dict], channel: str, kind: str = "clicked") ->
     return sent
 
 
+def closed_windows(stack) -> int:  # noqa: ANN001
+    """Outcome windows the worker closed with no engagement so far (from its log)."""
+    return sum(int(n) for n in re.findall(r"(\d+) outcome windows closed", stack.worker_log()))
+
+
 def email_share(decisions: list[dict]) -> float:
     sends = [d for d in decisions if d["action"] == "send"]
     assert sends, f"no send decisions: {[(d['action'], d['reasons']) for d in decisions[:3]]}"
@@ -78,9 +84,20 @@ def test_engagement_and_timeouts_teach_the_channel_choice(smartrouter_broker):
         assert {d["chosen_by"] for d in first} <= {"model", "exploration"}, first[:2]
         assert all(0 < d["propensity"] <= 1 for d in first)
         shares, decisions = [email_share(first)], first
+        unanswered = 0
         for round_no in range(1, 6):
             engage(stack, decisions, "email")
-            time.sleep(4)  # sms sends stay unanswered: their windows close with a 0
+            # The other sends stay unanswered; their windows close with a 0 two seconds
+            # after the send, which model B places at a whole minute. Before the last round
+            # every one of them must have closed, so the last share has learned from all
+            # (a fixed 4 s sleep per round left that to chance on a loaded machine: 0.75).
+            unanswered += sum(d["action"] == "send" and d["channel"] != "email"
+                              for d in decisions)
+            deadline = time.monotonic() + 150
+            while round_no == 5 and (closed := closed_windows(stack)) < unanswered:
+                assert time.monotonic() < deadline, (
+                    f"before the last round: {closed} of {unanswered} outcome windows closed")
+                time.sleep(0.5)
             decisions = marketing_round(stack, people, f"r{round_no}")
             shares.append(email_share(decisions))
         print("email share by round:", [round(x, 2) for x in shares])

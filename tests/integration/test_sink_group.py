@@ -57,9 +57,10 @@ def test_two_sinks_split_hand_over_and_maintain_once(smartrouter_broker, tmp_pat
         second = LakeSink(bootstrap=bootstrap, topic_prefix=prefix, lake=lake)
         tasks = [asyncio.create_task(first.run()), asyncio.create_task(second.run())]
         def state() -> str:
+            ended = [repr(t.exception()) for t in tasks if t.done() and not t.cancelled()]
             return (f"rows {first.stats.rows} + {second.stats.rows}, assigned "
                     f"{len(first.assigned)} + {len(second.assigned)} of 16, maintain runs "
-                    f"{second.stats.maintain_runs}")
+                    f"{second.stats.maintain_runs}, sinks ended early: {ended or 'none'}")
 
         await wait_for(lambda: first.assigned and second.assigned and
                        len(first.assigned | second.assigned) == 16, 180, state)  # 4 x 4
