@@ -19,11 +19,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
 from typing import Any, Literal
 
 from smartrouter.engine import customer_state as cs
 from smartrouter.engine.engagement import ENGAGEMENTS
+from smartrouter.engine.quiet_hours import region_of_number
 from smartrouter.schemas.common import Channel
 from smartrouter.schemas.delivery import DeliveryType
 
@@ -87,17 +87,6 @@ def _country_of(state: cs.CustomerState | None) -> str:
             if region:
                 return region
     return "unknown"
-
-
-@lru_cache(maxsize=4096)
-def region_of_number(number: str) -> str | None:
-    """libphonenumber's region of a number (~0.8 ms a parse: kept for the busy numbers)."""
-    import phonenumbers
-
-    try:
-        return phonenumbers.region_code_for_number(phonenumbers.parse(number)) or None
-    except phonenumbers.NumberParseException:
-        return None
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,12 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from smartrouter.engine.quiet_hours import QuietHours, earliest_send
+from smartrouter.engine.quiet_hours import (
+    QuietHours,
+    earliest_send,
+    first_offset_change,
+    utc_offsets,
+)
 
 HOURS = 24
 DAY = timedelta(days=1)
@@ -188,38 +193,31 @@ def _ceil_minute(at: datetime) -> datetime:
     return floor if floor == at else floor + MINUTE
 
 
-def _signature(at: datetime, zones: Sequence[ZoneInfo]) -> tuple[timedelta | None, ...]:
-    """Every zone's UTC offset at ``at``: while it holds, allowed hours repeat every 24 h."""
-    return tuple(at.astimezone(z).utcoffset() for z in zones)
-
-
 def _next_change(at: datetime, last: datetime, zones: Sequence[ZoneInfo],
                  signature: tuple[timedelta | None, ...]) -> datetime | None:
     """First whole minute in ``(at, last]`` where some zone's offset differs; None if none.
 
-    Day-sized probes then bisection: offsets change at most once a day in real tzdata.
+    Day-sized probes, then bisection: offsets change at most once a day in real tzdata.
     """
     lo = at
     while True:
         hi = min(lo + DAY, last)
         if hi <= lo:
             return None
-        if _signature(hi, zones) != signature:
-            break
+        if utc_offsets(hi, zones) != signature:
+            return first_offset_change(lo, hi, zones, signature)
         lo = hi
-    while hi - lo > MINUTE:
-        mid = lo + MINUTE * ((hi - lo) // MINUTE // 2)
-        if _signature(mid, zones) == signature:
-            lo = mid
-        else:
-            hi = mid
-    return hi
 
 
 def _next_hour(at: datetime, zone: ZoneInfo) -> datetime:
-    """The first instant after ``at`` at which ``zone``'s clock starts a new hour."""
+    """The first instant after ``at`` at which ``zone``'s clock starts a new hour — or jumps
+    to another one: Chatham (+12:45) sets 03:45 back to 02:45, mid-hour."""
     local = at.astimezone(zone)
-    return at + timedelta(minutes=60 - local.minute, seconds=-local.second)
+    boundary = at + timedelta(minutes=60 - local.minute, seconds=-local.second)
+    offsets = utc_offsets(at, [zone])
+    if utc_offsets(boundary, [zone]) == offsets:
+        return boundary
+    return first_offset_change(at, boundary, [zone], offsets)
 
 
 @lru_cache(maxsize=2048)
@@ -234,13 +232,13 @@ def candidate_minutes(start: datetime, end: datetime, zones: tuple[ZoneInfo, ...
     last = end - MINUTE
     ref = zones[0]
     out: list[tuple[datetime, int]] = []
-    signature, steady_since = _signature(start, zones), start
+    signature, steady_since = utc_offsets(start, zones), start
     t = start
     while t < end:
         at = earliest_send(t, end, list(zones), quiet)
         if at is None:
             break
-        current = _signature(at, zones)
+        current = utc_offsets(at, zones)
         if current != signature:
             signature, steady_since = current, at
         elif at - steady_since >= DAY:  # all of this offset regime's hours seen already

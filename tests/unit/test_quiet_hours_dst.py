@@ -47,3 +47,15 @@ def test_a_clock_set_forward_past_the_end_of_quiet_hours_allows_the_change_minut
     start = datetime(2026, 3, 8, 6, 0, tzinfo=UTC)
     at = earliest_send(start, None, [ZoneInfo("America/New_York")], quiet)
     assert at == datetime(2026, 3, 8, 7, 0, tzinfo=UTC)
+
+
+def test_an_hour_a_clock_set_back_mid_hour_repeats_is_weighed():
+    # Chatham, 2026-04-04 14:00 UTC: 03:45 CHADT becomes 02:45 CHAST, so local hour 2 comes
+    # back for 15 minutes in the middle of a UTC hour; the scan used to step over it.
+    zones = [ZoneInfo("Pacific/Chatham"), ZoneInfo("Asia/Kathmandu")]
+    scores = [0.0] * 24
+    scores[2] = 4.0
+    now = datetime(2026, 4, 4, 13, 1, 28, tzinfo=UTC)
+    choice = best_send_time(now, datetime(2026, 4, 5, 15, 7, 28, tzinfo=UTC), zones, scores,
+                            QuietHours(time(11, 26), time(19, 38)), now)
+    assert choice is not None and choice.at == datetime(2026, 4, 4, 14, 0, tzinfo=UTC)
