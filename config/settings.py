@@ -73,6 +73,16 @@ class Settings(BaseSettings):
         description="How long the worker's producer waits to fill a batch (decisions, sends,"
         " changelog writes); 0 sends each record at once (docs/perf.md has the trade-off).",
     )
+    record_linger_ms: float = Field(
+        default=5.0, ge=0, le=1000,
+        description="How long the worker gathers table writes and step outputs before it"
+        " sends them as one batch per partition (streams.record_writer); the handled"
+        " offsets commit only after that batch is acknowledged.",
+    )
+    record_batch_max: int = Field(
+        default=2000, ge=1, le=1_000_000,
+        description="…or how many records it gathers, whichever comes first.",
+    )
     log_level: str = Field(default="info")
     input_horizon_days: float = Field(
         default=30.0, gt=0, le=3660,

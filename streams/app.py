@@ -10,6 +10,7 @@ after ``configure``. Using a name before ``configure`` raises, naming the fix.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -22,11 +23,29 @@ from smartrouter.streams.compat.global_view import GlobalView, GlobalViewService
 from smartrouter.streams.compat.stall_watch import StallWatch
 from smartrouter.streams.compat.transport import CompatApp
 from smartrouter.streams.model_registry import ModelRegistry
+from smartrouter.streams.record_writer import RecordWriter, encode_key, encode_value
 from smartrouter.streams.web_auth import web_options
 
 
 class SmartRouterApp(CompatApp):
     """faust.App whose transport follows the ``compat`` settings (streams.compat.transport)."""
+
+
+class WriterTable(faust.Table):
+    """A faust.Table whose changelog records go through the worker's RecordWriter
+    (coalesced per key, batched per partition, the handled offset held until acked)
+    instead of one Faust producer message per write. Reads, recovery and the in-memory
+    store stay Faust's."""
+
+    writer: RecordWriter
+
+    def on_key_set(self, key: Any, value: Any) -> None:
+        self.writer.put(self.changelog_topic_name, self.partition_for_key(key),
+                        encode_key(key), encode_value(value), coalesce=True)
+
+    def on_key_del(self, key: Any) -> None:
+        self.writer.put(self.changelog_topic_name, self.partition_for_key(key),
+                        encode_key(key), None, coalesce=True)
 
 
 def create_app(settings: Settings) -> SmartRouterApp:
@@ -93,6 +112,8 @@ class Runtime:
     message_ids: GlobalView
     #: partitions faust stopped feeding (streams.compat.stall_watch)
     stall_watch: StallWatch
+    #: every table write and step output of this worker (streams.record_writer)
+    record_writer: RecordWriter
 
 
 _runtime: Runtime | None = None
@@ -122,21 +143,26 @@ def __getattr__(name: str) -> Any:
 
 def _build(settings: Settings) -> Runtime:
     app = create_app(settings)
+    writer = _record_writer(app, settings)
     topics = {spec.name: _declare_topic(app, settings, spec.name) for spec in TOPICS}
+
+    def _table(name: str, help_text: str) -> WriterTable:
+        return _writer_table(app, settings, writer, name, help_text)
+
     tables = {
-        "customers": _table(app, settings, "customers",
+        "customers": _table("customers",
                             "Per-customer state fed by customer-updates."),
-        "decided_intents": _table(app, settings, "decided-intents",
+        "decided_intents": _table("decided-intents",
                                   "intent_ids already decided (dedupe)."),
-        "pending_outcomes": _table(app, settings, "pending-outcomes",
+        "pending_outcomes": _table("pending-outcomes",
                                    "Sends waiting for an engagement or a timeout."),
-        "model_checkpoints": _table(app, settings, "model-checkpoints",
+        "model_checkpoints": _table("model-checkpoints",
                                     "Learned models, one record per partition."),
-        "scheduled_sends": _table(app, settings, "scheduled-sends",
+        "scheduled_sends": _table("scheduled-sends",
                                   "Decided sends: waiting, released, settled."),
-        "campaign_spend": _table(app, settings, "campaign-spend",
+        "campaign_spend": _table("campaign-spend",
                                  "Per-partition campaign spend (engine.budget)."),
-        "send_log": _table(app, settings, "send-log",
+        "send_log": _table("send-log",
                            "Sends already handed to a provider (dedupe on outbox)."),
     }
     message_index = _global_table(app, settings, "message-index",
@@ -156,7 +182,7 @@ def _build(settings: Settings) -> Runtime:
         models=ModelRegistry(tables["model_checkpoints"], settings.checkpoint_every,
                              settings.checkpoint_interval_s),
         message_index=message_index, campaigns=campaigns, campaign_configs=campaign_configs,
-        message_ids=message_ids, stall_watch=stall_watch,
+        message_ids=message_ids, stall_watch=stall_watch, record_writer=writer,
     )
 
 
@@ -177,17 +203,45 @@ def _declare_topic(app: faust.App, settings: Settings, name: str) -> faust.Topic
     )
 
 
-def _table(app: faust.App, settings: Settings, name: str, help_text: str) -> faust.Table:
+def _writer_table(app: faust.App, settings: Settings, writer: RecordWriter, name: str,
+                  help_text: str) -> WriterTable:
     """A changelogged table of JSON dicts keyed by a string (customer_id, intent_id…)."""
-    return app.Table(
-        name,
+    table = WriterTable(
+        app,
+        name=name,
         default=None,
+        beacon=app.tables.beacon,
         partitions=settings.partitions,
         # JSON both ways and no model types: str keys and dict values round-trip through
         # the changelog unchanged (faust would call Model.from_data on a value_type).
         schema=faust.Schema(key_serializer="json", value_serializer="json"),
         help=help_text,
     )
+    table.writer = writer
+    return app.tables.add(table)
+
+
+def _record_writer(app: faust.App, settings: Settings) -> RecordWriter:
+    """The worker's RecordWriter, flushed and closed when the app stops."""
+    from faust import current_event
+    from mode import Service
+
+    def crash(exc: BaseException) -> None:
+        asyncio.ensure_future(app.crash(exc))
+
+    writer = RecordWriter(
+        settings.bootstrap, linger_s=settings.record_linger_ms / 1000,
+        max_records=settings.record_batch_max, client_id=settings.app_id,
+        current=current_event, pin=lambda event: event.message.incref(),
+        unpin=lambda event: event.ack(), on_error=crash,
+    )  # fmt: skip
+
+    @app.service
+    class RecordWriterService(Service):
+        async def on_stop(self) -> None:
+            await writer.stop()
+
+    return writer
 
 
 def _global_table(app: faust.App, settings: Settings, name: str, help_text: str) -> Any:

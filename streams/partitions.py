@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from smartrouter.streams import due
-from smartrouter.streams.app import app, models, settings
+from smartrouter.streams.app import app, models, record_writer, settings
 from smartrouter.streams.compat.replay_zone import ReplayZone
 
 #: The decisions the replay zone (input past the last commit) already wrote to Kafka.
@@ -60,3 +60,5 @@ def forget_revoked(revoked: set[Any]) -> None:
 @app.on_partitions_revoked.connect
 async def on_partitions_revoked(sender: object, revoked: set, **kwargs: object) -> None:
     forget_revoked(revoked)
+    # What this worker wrote for them reaches the broker before their next owner recovers.
+    await record_writer.flush()

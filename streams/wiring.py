@@ -9,8 +9,8 @@ from typing import Any
 from pydantic import BaseModel
 
 from smartrouter.steps.send_hooks import StreamHooks
-from smartrouter.streams.app import app, settings, topics
-from smartrouter.streams.codec import encode, key_bytes
+from smartrouter.streams.app import app, record_writer, settings, topics
+from smartrouter.streams.codec import encode, expected_partition, key_bytes
 from smartrouter.streams.compat.replay_zone import source_offset_header
 from smartrouter.streams.pipeline import Item, dead_letter_exception, handling
 
@@ -21,9 +21,11 @@ def _headers(source_offset: int | None) -> list[tuple[str, bytes]] | None:
 
 async def emit(topic: str, key: str, value: BaseModel, *,
                source_offset: int | None = None) -> None:
-    """Through the faust topic (buffered; faust flushes it before the offset commits)."""
-    await topics[topic].send(key=key_bytes(key), value=encode(value),
-                             headers=_headers(source_offset))
+    """Through the worker's RecordWriter: batched with the table writes, on the key's
+    partition; the handled offset commits only once the record is acknowledged."""
+    raw_key = key_bytes(key)
+    record_writer.put(settings.topic(topic), expected_partition(raw_key, settings.partitions),
+                      raw_key, encode(value), _headers(source_offset))
 
 
 async def emit_acked(topic: str, key: str, value: BaseModel, *,
