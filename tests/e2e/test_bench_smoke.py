@@ -29,13 +29,14 @@ def run_bench(script: str, *args: str, timeout_s: float = 240) -> str:
 def test_throughput_bench_runs(tmp_path: Path) -> None:
     out = tmp_path / "throughput.json"
     run_bench("throughput.py", "--workers", "1", "--customers", "200", "--intents", "300",
-              "--latency-s", "2", "--limit-s", "120", "--json", str(out))
+              "--latency-s", "2", "--sends", "200", "--limit-s", "120", "--json", str(out))
     figures = json.loads(out.read_text())
     for key in ("engine_intents_per_s", "passthrough_per_s", "p50_ms", "p99_ms", "workers",
-                "worker_cpu_us_per_intent", "broker_cpu_us_per_intent"):
+                "worker_cpu_us_per_intent", "broker_cpu_us_per_intent", "e2e_sends_per_s"):
         assert figures[key] is not None, key
     [run] = figures["runs"]
     assert run["workers"] == 1 and run["engine_intents_per_s"] > 0
+    assert run["e2e_sends"] > 0 and run["e2e_sends_per_s"] > 0
     assert run["latency_decided"] == run["latency_intents"]
     assert sum(run["actions"].values()) == 300
 
