@@ -135,8 +135,15 @@ class RecordWriter:
             acks: list[asyncio.Future[Any]] = []
             if pending:
                 producer = await self._started()
-                for (topic, partition), records in pending.items():
-                    acks += await self._send(producer, topic, partition, records.values())
+                batches = [(topic, partition, batch)
+                           for (topic, partition), records in pending.items()
+                           for batch in self._batches(producer, topic, records.values())]
+                # Side by side: aiokafka queues a partition's batch only once the one before
+                # it left, so one at a time would add a round trip per partition.
+                acks = list(await asyncio.gather(*(
+                    producer.send_batch(batch, topic, partition=partition)
+                    for topic, partition, batch in batches)))
+                self.batches_sent += len(batches)
             self._inflight.update(acks)
             earlier = list(self._inflight)
         try:
@@ -146,24 +153,19 @@ class RecordWriter:
         for event in pinned.values():
             self._unpin(event)
 
-    async def _send(self, producer: AIOKafkaProducer, topic: str, partition: int,
-                    records: Any) -> list[asyncio.Future[Any]]:
-        acks = []
-        batch = producer.create_batch()
+    def _batches(self, producer: AIOKafkaProducer, topic: str, records: Any) -> list[Any]:
+        """``records`` of one partition as closed aiokafka batches, in order."""
+        batches = [producer.create_batch()]
         for key, value, headers in records:
-            if batch.append(key=key, value=value, timestamp=None, headers=headers) is None:
-                batch.close()
-                acks.append(await producer.send_batch(batch, topic, partition=partition))
-                self.batches_sent += 1
-                batch = producer.create_batch()
-                if batch.append(key=key, value=value, timestamp=None, headers=headers) is None:
+            if batches[-1].append(key=key, value=value, timestamp=None, headers=headers) is None:
+                batches.append(producer.create_batch())
+                if batches[-1].append(key=key, value=value, timestamp=None,
+                                      headers=headers) is None:
                     raise ValueError(f"a record for {topic} exceeds {self.max_batch_bytes} B")
             self.records_sent += 1
-        if batch.record_count():
+        for batch in batches:
             batch.close()
-            acks.append(await producer.send_batch(batch, topic, partition=partition))
-            self.batches_sent += 1
-        return acks
+        return batches
 
     async def _started(self) -> AIOKafkaProducer:
         if self._producer is None:
