@@ -1,25 +1,24 @@
-"""ticks: the clock of every partition — one timer, one agent, two jobs.
+"""ticks: the clock of every partition — one timer, one agent, three jobs.
 
 Every worker ticks the ``ticks`` partitions it owns (a timer); the tick arrives on the
-partition it names, so table writes happen inside that partition's stream, as faust
-requires. Each tick first releases the sends that are due (``smartrouter.steps.release``),
-then closes the outcome windows nobody answered and checkpoints the models
-(``smartrouter.steps.outcomes``).
+partition it names, so table writes happen inside that partition's stream. Each tick
+releases the due sends (``steps.release``), closes the outcome windows nobody answered and
+checkpoints the models (``steps.outcomes``), drops old dedupe marks (``steps.dedupe_marks``).
 
-Why one agent and not one per job: faust hands a message to every agent of its topic with
-one reference each, and a rebalance clears the agents' buffers without releasing those
-references. When one agent had read a tick and the other's copy was cleared, the tick
-stayed "unacked" for good and the worker hung in ``wait_empty`` at its next rebalance
-(seen after a kill -9 of the other worker: the survivor never rejoined and 145 of 300
-intents went undecided). With one agent per topic a cleared message was never read, so
-it is never waited for. ``tests/unit/test_one_agent_per_topic.py`` keeps it so.
+Why one agent, not one per job: faust gives every agent of a topic its own reference to a
+message, and a rebalance clears the buffers without releasing them; a tick one agent read
+and the other lost stayed unacked, and the worker hung at its next rebalance (145 of 300
+intents undecided after a kill -9). ``tests/unit/test_one_agent_per_topic.py`` keeps it so.
 """
 
 from __future__ import annotations
 
+import time
+
 from pydantic import TypeAdapter
 
 from smartrouter.schemas.ticks import Tick
+from smartrouter.steps.dedupe_marks import DropOldMarks
 from smartrouter.steps.outcomes import CloseOutcomes
 from smartrouter.steps.release import ReleaseStep
 from smartrouter.steps.routes import SenderRoutes
@@ -30,6 +29,7 @@ from smartrouter.streams.app import (
     campaign_spend,
     clock,
     customers,
+    decided_intents,
     models,
     pending_outcomes,
     scheduled_sends,
@@ -37,7 +37,7 @@ from smartrouter.streams.app import (
     topics,
 )
 from smartrouter.streams.codec import Source, encode, expected_partition, key_bytes
-from smartrouter.streams.due import open_outcomes, retained_sends, waiting_sends
+from smartrouter.streams.due import decided_marks, open_outcomes, retained_sends, waiting_sends
 from smartrouter.streams.pipeline import gap_guard, run_validated
 from smartrouter.streams.wiring import emit
 
@@ -54,6 +54,8 @@ close_outcomes = CloseOutcomes(
     partition_of=lambda customer_id: expected_partition(key_bytes(customer_id),
                                                         settings.partitions),
 )  # fmt: skip
+drop_old_marks = DropOldMarks(decided_intents=decided_intents, marks=decided_marks,
+                              ttl_s=settings.retention.dedupe_hours * 3600, wall=time.time)
 
 
 @app.timer(interval=settings.tick_interval_s)
@@ -69,6 +71,7 @@ async def tick_owned_partitions() -> None:
 async def handle_tick(tick: Tick, source: Source) -> None:
     await release_due(source.partition, tick.at)
     close_outcomes(source.partition, tick.at.timestamp())
+    drop_old_marks(source.partition)
 
 
 @app.agent(topics["ticks"])

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from smartrouter.config.section import Section
 
@@ -45,6 +45,12 @@ class RetentionSettings(Section):
         description="dead-letters (original bytes of failed input, personal data included):"
         " two weeks for an operator to notice, fix and replay; shorter loses replayability.",
     )
+    dedupe_hours: float = Field(
+        default=30 * 24.0, gt=0,
+        description="decided-intents marks: a copy of an intent produced again within this"
+        " time is recognised and not decided twice; after it, it is decided again. Never less"
+        " than input_hours (a replay of the intents topic must be recognised).",
+    )
     segment_hours: float = Field(
         default=24.0, gt=0, validation_alias="SMARTROUTER_SEGMENT_HOURS",
         description="Longest a log segment stays open (segment.ms, capped at the retention):"
@@ -61,3 +67,11 @@ class RetentionSettings(Section):
         description="How long a changelog tombstone stays readable after compaction (a table"
         " restore must read it within this time to forget the key).",
     )
+
+    @model_validator(mode="after")
+    def _marks_outlive_the_inputs(self) -> RetentionSettings:
+        if self.dedupe_hours < self.input_hours:
+            raise ValueError("SMARTROUTER_RETENTION_DEDUPE_HOURS must be at least"
+                             " SMARTROUTER_RETENTION_INPUT_HOURS: a replay of the intents"
+                             " topic would otherwise decide intents twice")
+        return self

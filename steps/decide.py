@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from smartrouter.engine.budget import partition_share, reserve, spend_key
@@ -28,6 +28,8 @@ from smartrouter.schemas.outbox import ScheduledSend
 from smartrouter.steps.ports import Emit, Lookup, Models, ReplayReader, Table
 
 log = logging.getLogger(__name__)
+#: What the replay zone keeps of a decision this process wrote (``restore_send`` skips it).
+REMEMBERED: dict = {"remembered": True}
 
 
 def already_decided(decided_intents: Table, intent_id: str, partition: int, offset: int,
@@ -83,6 +85,12 @@ class DecideStep:
     outcome_window_s: float
     #: channel -> outbox key (``steps.routes.SenderRoutes``)
     senders: Callable[[Channel], str]
+    #: the ``decided-intents`` marks by when they may be dropped (``steps.dedupe_marks``)
+    decided_marks: DueIndex = field(default_factory=DueIndex)
+    #: how long a mark is kept (``SMARTROUTER_RETENTION_DEDUPE_HOURS``)
+    dedupe_ttl_s: float = 30 * 86400.0
+    #: wall time: the marks bound Kafka replays and producer retries, not engine time
+    wall: Callable[[], float] = time.time
 
     async def __call__(self, intent: CampaignIntent, partition: int, offset: int) -> None:
         replay = await self.replay.records(partition)
@@ -102,10 +110,13 @@ class DecideStep:
                                      partition_share(campaign, self.partitions)))
         decision = planned.decision
         await self.emit("decisions", intent.customer_id, decision, source_offset=offset)
+        marked_at = self.wall()
         self.decided_intents[intent.intent_id] = {
-            "at": time.time(), "partition": partition, "offset": offset,
+            "at": marked_at, "partition": partition, "offset": offset,
         }
-        self.replay.remember(partition, intent.intent_id, decision.model_dump(mode="json"))
+        self.decided_marks.add(partition, intent.intent_id, marked_at + self.dedupe_ttl_s)
+        # Its send is scheduled below, in this call: nothing to restore, so no copy is kept.
+        self.replay.remember(partition, intent.intent_id, REMEMBERED)
         if decision.action != Action.SEND:
             return
         self.scheduled_sends[intent.intent_id] = schedule_entry(

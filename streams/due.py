@@ -13,9 +13,11 @@ waiting_sends = DueIndex()
 retained_sends = DueIndex()
 #: ``pending-outcomes`` by the end of their outcome window.
 open_outcomes = DueIndex()
+#: ``decided-intents`` marks by when they may be dropped (``steps.dedupe_marks``).
+decided_marks = DueIndex()
 
 
 def forget(partitions: set[int]) -> None:
     """Every index drops these partitions."""
-    for index in (waiting_sends, retained_sends, open_outcomes):
+    for index in (waiting_sends, retained_sends, open_outcomes, decided_marks):
         index.forget(partitions)

