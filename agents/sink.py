@@ -70,7 +70,7 @@ class LakeSinkService(Service):
 
 def install(app: Any, settings: Any) -> bool:
     """Run the sink as a service of ``app`` when ``settings.lake`` says so; whether it does."""
-    if not settings.lake.lake_enabled:
+    if not (settings.lake.lake_enabled and settings.lake.lake_sink_in_worker):
         return False
     app.service(LakeSinkService)
     return True

@@ -184,6 +184,8 @@ def measure(broker_url: str, broker_pid: int | None, workers: int,
             backlog = make_intents("max", args.intents, args.customers, rng)
             cpu_before = [cpu_seconds(w.pid) for w in stack.processes]
             broker_before = cpu_seconds(broker_pid)
+            sink_pid = stack.sink.pid if stack.sink is not None else None
+            sink_before = cpu_seconds(sink_pid)
             t0 = time.time()
             asyncio.run(produce_json(bootstrap, topic("intents"), backlog))
             produce_s = time.time() - t0
@@ -192,6 +194,7 @@ def measure(broker_url: str, broker_pid: int | None, workers: int,
             wall = time.time() - t0
             cpu_after = [cpu_seconds(w.pid) for w in stack.processes]
             broker_after = cpu_seconds(broker_pid)
+            sink_after = cpu_seconds(sink_pid)
             decided = asyncio.run(read_decisions(bootstrap, topic("decisions"), args.partitions,
                                                  {i["intent_id"] for i in backlog}, 60))
         newest = max(ts for ts, _ in decided.values()) / 1000
@@ -206,6 +209,8 @@ def measure(broker_url: str, broker_pid: int | None, workers: int,
         # The broker's CPU for the same backlog: every produce, fetch and changelog write.
         out["broker_cpu_us_per_intent"] = round(1e6 * (broker_after - broker_before)
                                                 / len(backlog))
+        # The lake sink's process (decisions, delivery into Iceberg), when it has its own.
+        out["sink_cpu_us_per_intent"] = round(1e6 * (sink_after - sink_before) / len(backlog))
         out["actions"] = dict(Counter(d["action"] for _, d in decided.values()))
         out["reasons"] = dict(Counter(r for _, d in decided.values() for r in d["reasons"]))
         console.print(f"[{workers} worker(s)] max: {rate:,.0f} intents/s "
@@ -213,8 +218,9 @@ def measure(broker_url: str, broker_pid: int | None, workers: int,
 
         out["engine_wall_per_s"] = round(len(backlog) / wall, 1)
         out["latency"] = []
-        for share in args.load:
-            offered = max(rate * share, 1.0)
+        # --rate: one absolute rate for every run, so two runs' latencies compare.
+        for share in ([round(args.rate / rate, 3)] if args.rate else args.load):
+            offered = args.rate or max(rate * share, 1.0)
             count = max(int(offered * args.latency_s), 50)
             with console.status(f"[{workers} worker(s)] latency at {offered:,.0f}/s "
                                 f"for {args.latency_s:.0f} s…"):
@@ -317,6 +323,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--load", type=float, nargs="+", default=[0.6, 0.3],
                         help="offered loads for the latency phase, as shares of the max; "
                              "the first one gives the top-level p50_ms / p99_ms")
+    parser.add_argument("--rate", type=float, default=None,
+                        help="offer this many intents/s in the latency phase instead of"
+                             " --load × the run's max (latencies of two runs then compare)")
     parser.add_argument("--latency-s", type=float, default=15.0)
     parser.add_argument("--sends", type=int, default=5000,
                         help="transactional intents for the end-to-end phase (→ provider call)")

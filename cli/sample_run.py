@@ -62,7 +62,8 @@ def run_sample(settings: Settings, examples: Path, *, workers: int,
     console.print(f"this run's logs: {data_dir}", highlight=False, soft_wrap=True)
     stack = Stack(data_dir=data_dir, workers=workers, broker_port=free_port(),
                   first_web_port=free_port(), partitions=settings.partitions,
-                  topic_prefix=settings.topic_prefix, lake_dir=settings.lake.lake_dir)
+                  topic_prefix=settings.topic_prefix, lake_dir=settings.lake.lake_dir,
+                  sink_process=settings.lake.lake_enabled)
     group = settings.app_id
     try:
         with console.status(f"starting embedded broker and {workers} worker(s)…"):

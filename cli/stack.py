@@ -90,6 +90,7 @@ def up(
         external_broker=settings.broker if external else None,
         topic_prefix=settings.topic_prefix, partitions=settings.partitions,
         first_web_port=settings.web.port, lake_dir=settings.lake.lake_dir,
+        sink_process=settings.lake.lake_enabled,
     )  # fmt: skip
     with console.status(f"starting broker and {workers} worker(s)…"):
         try:
@@ -98,8 +99,9 @@ def up(
             fail(str(exc))
     ports = ", ".join(str(w.web_port) for w in stack.processes)
     pids = ", ".join(str(w.pid) for w in stack.processes)
+    sink = f", lake sink (pid {stack.sink.pid})" if stack.sink is not None else ""
     console.print(f"up: broker [bold]{stack.broker_url}[/bold], {workers} worker(s) "
-                  f"(pids {pids}; web ports {ports}; logs in {settings.data_dir}); "
+                  f"(pids {pids}; web ports {ports}; logs in {settings.data_dir}){sink}; "
                   "Ctrl-C stops", soft_wrap=True)
     state = write_state(settings.data_dir, stack.broker_url)
     console.print(f"commands with this data dir find this broker ({state}); elsewhere: "
@@ -129,3 +131,14 @@ def worker() -> None:
     from smartrouter.streams.worker import run_worker
 
     run_worker(load_settings())
+
+
+def sink() -> None:
+    """Run the lake sink in the foreground, beside workers started with
+    SMARTROUTER_LAKE_SINK_IN_WORKER=false (`up` does both)."""
+    from smartrouter.streams.sink_process import run_sink
+
+    settings = load_settings()
+    if not settings.lake.lake_enabled:
+        fail("SMARTROUTER_LAKE_ENABLED=false: there is no lake to write")
+    run_sink(settings)

@@ -54,6 +54,12 @@ class LakeSettings(Section):
         description="Run the sink (agents/sink.py) in every worker: decisions, delivery and "
         "sends into the lake, erasures, hourly maintenance. false: no lake at all.",
     )
+    lake_sink_in_worker: bool = Field(
+        default=True,
+        description="Run the sink inside the worker (agents/sink.py). false: the worker"
+        " leaves it to a `smartrouter sink` process, which `up` and the demo start (the"
+        " sink's writes then stop competing with the decide path for the worker's GIL).",
+    )
     lake_maintain_interval_s: float = Field(
         default=3600.0, gt=0,
         description="The worker owning partition 0 of the sink's decisions runs maintain "

@@ -1,4 +1,6 @@
-"""Start, supervise and stop the embedded stack: one Tansu broker and N worker processes.
+"""Start, supervise and stop the embedded stack: one Tansu broker, N worker processes and
+the lake sink's process (``streams.sink_process``; ``sink_process=False`` leaves the sink in
+each worker).
 
 Used by ``smartrouter up`` / ``demo`` and by the pytest fixtures. Workers run in their
 own sessions (so a terminal's Ctrl-C reaches only the supervisor, which then stops them
@@ -29,6 +31,7 @@ from smartrouter.streams.worker import ready_marker
 
 PID_FILE = "worker.pid"
 WORKER_COMMAND = (sys.executable, "-m", "smartrouter.cli.main", "worker")
+SINK_COMMAND = (sys.executable, "-m", "smartrouter.cli.main", "sink")
 
 
 class WorkerError(RuntimeError):
@@ -184,8 +187,12 @@ class Stack:
     restart_policy: Backoff = field(default_factory=Backoff)
     clock: Callable[[], float] = field(default=time.monotonic, repr=False)
     worker_command: tuple[str, ...] = WORKER_COMMAND
+    #: the lake sink as a process of its own (``streams.sink_process``), not in each worker;
+    #: False with the lake off (settings.lake.lake_enabled) or to keep it in the workers
+    sink_process: bool = True
     broker: EmbeddedBroker | None = field(default=None, init=False)
     processes: list[WorkerProcess] = field(default_factory=list, init=False)
+    sink: WorkerProcess | None = field(default=None, init=False)
 
     @property
     def broker_url(self) -> str:
@@ -204,8 +211,11 @@ class Stack:
                 ).start()
             for index in range(self.workers):
                 self.add_worker(index)
-            for worker in self.processes:
-                worker.wait_ready(ready_timeout_s)
+            if self.sink_process:
+                self.sink = self._process(self.data_dir / "lake-sink", free_port(),
+                                          SINK_COMMAND)
+            for process in self.supervised():
+                process.wait_ready(ready_timeout_s)
         except BaseException:
             self.stop()
             raise
@@ -215,24 +225,37 @@ class Stack:
         port = self.first_web_port + index
         if port_in_use(port):
             port = free_port()
-        worker = WorkerProcess(
-            broker_url=self.broker_url,
-            data_dir=self.data_dir / f"worker-{index}",
-            web_port=port,
-            topic_prefix=self.topic_prefix,
-            partitions=self.partitions,
-            extra_env={**self.lake_env(), **self.extra_env},
-            command=self.worker_command,
-            tracker=RestartTracker(self.restart_policy),
-        ).start()
-        worker.tracker.started(self.clock())
+        worker = self._process(self.data_dir / f"worker-{index}", port, self.worker_command)
         self.processes.append(worker)
         return worker
 
+    def _process(self, data_dir: Path, web_port: int, command: tuple[str, ...]
+                 ) -> WorkerProcess:
+        process = WorkerProcess(
+            broker_url=self.broker_url,
+            data_dir=data_dir,
+            web_port=web_port,
+            topic_prefix=self.topic_prefix,
+            partitions=self.partitions,
+            extra_env={**self.lake_env(), **self.extra_env},
+            command=command,
+            tracker=RestartTracker(self.restart_policy),
+        ).start()
+        process.tracker.started(self.clock())
+        return process
+
+    def supervised(self) -> list[WorkerProcess]:
+        """The workers, then the sink process if there is one."""
+        return [*self.processes, *([self.sink] if self.sink is not None else [])]
+
     def lake_env(self) -> dict[str, str]:
         """One lake for all workers (each has its own data dir): ``<data_dir>/lake``, where
-        ``smartrouter report`` looks with the same SMARTROUTER_DATA_DIR; or ``lake_dir``."""
-        return {"SMARTROUTER_LAKE_DIR": str((self.lake_dir or self.data_dir / "lake").resolve())}
+        ``smartrouter report`` looks with the same SMARTROUTER_DATA_DIR; or ``lake_dir``.
+        With a sink process the workers leave the lake to it."""
+        env = {"SMARTROUTER_LAKE_DIR": str((self.lake_dir or self.data_dir / "lake").resolve())}
+        if self.sink_process:
+            env["SMARTROUTER_LAKE_SINK_IN_WORKER"] = "false"
+        return env
 
     def dead_workers(self) -> list[WorkerProcess]:
         return [w for w in self.processes if not w.alive()]
@@ -251,7 +274,7 @@ class Stack:
         restarted ones becoming ready. Never blocks on a worker; call it every ~0.2 s."""
         events: list[SupervisorEvent] = []
         now = self.clock()
-        for worker in self.processes:
+        for worker in self.supervised():
             tracker = worker.tracker
             if tracker.pending:
                 if tracker.due(now):
@@ -299,13 +322,14 @@ class Stack:
             f"(was {worker.previous_pid}), web port {worker.web_port}", pid=worker.pid)
 
     def stop(self) -> None:
-        """Workers first (they commit offsets on the way out), then the broker."""
-        for worker in self.processes:
+        """Workers and sink first (they commit offsets on the way out), then the broker."""
+        for worker in self.supervised():
             if worker.alive() and worker._proc is not None:
                 worker._proc.send_signal(signal.SIGTERM)
-        for worker in self.processes:
+        for worker in self.supervised():
             worker.stop()
         self.processes.clear()
+        self.sink = None
         if self.broker is not None:
             self.broker.stop()
             self.broker = None

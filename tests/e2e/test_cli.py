@@ -172,9 +172,10 @@ def test_up_runs_broker_and_two_workers_that_decide_and_stops_cleanly_on_sigint(
         wait_for_text(stdout, "up:", proc, timeout_s=120)
         children = children_of(proc.pid)
         commands = [cmdline(pid) for pid in children]
-        assert len(children) == 3, commands
+        assert len(children) == 4, commands
         assert sum("tansu" in c for c in commands) == 1, commands
         assert sum(c.rstrip().endswith("cli.main worker") for c in commands) == 2, commands
+        assert sum(c.rstrip().endswith("cli.main sink") for c in commands) == 1, commands
 
         # up says where it is: the export line, and DATA_DIR/stack.json for the commands
         assert f"export SMARTROUTER_BROKER=kafka://127.0.0.1:{port}" in stdout.read_text()
@@ -244,3 +245,10 @@ def test_schema_export_then_check_and_a_stale_file_is_named(tmp_path):
     assert stale.returncode == 1, explain(stale)
     assert "decisions.schema.json" in stale.stderr
     assert "intents.schema.json" not in stale.stderr
+
+
+def test_sink_without_a_lake_says_so(tmp_path):
+    env = {**cli_env(tmp_path), "SMARTROUTER_LAKE_ENABLED": "false"}
+    result = run(["sink"], env)
+    assert result.returncode == 1, explain(result)
+    assert "SMARTROUTER_LAKE_ENABLED=false" in result.stderr, explain(result)

@@ -161,6 +161,7 @@ def test_up_restarts_a_killed_worker_and_every_intent_is_decided_once(tmp_path):
         children = children_of(up.pid)
         seen.update(children)
         [broker_pid] = [pid for pid in children if "tansu" in cmdline(pid)]
+        [sink_pid] = [pid for pid in children if cmdline(pid).rstrip().endswith("cli.main sink")]
         first_pids = {0: pid_file(0), 1: pid_file(1)}
         assert set(first_pids.values()) <= set(children), (first_pids, children)
         assert f"pids {first_pids[0]}, {first_pids[1]}" in printed(), printed()
@@ -251,7 +252,7 @@ def test_up_restarts_a_killed_worker_and_every_intent_is_decided_once(tmp_path):
         assert alive(broker_pid), "the broker did not survive"
         now = children_of(up.pid)
         assert [p for p in now if "tansu" in cmdline(p)] == [broker_pid], "broker restarted"
-        assert sorted(now) == sorted({broker_pid, first_pids[0], new_pid}), now
+        assert sorted(now) == sorted({broker_pid, sink_pid, first_pids[0], new_pid}), now
         assert pid_file(0) == first_pids[0]
 
         print(text)  # shown with -rP or on failure: what the console said

@@ -48,7 +48,8 @@ def stack(tmp_path):
     clock = FakeClock()
     stack = Stack(data_dir=tmp_path, workers=2, external_broker="kafka://127.0.0.1:9",
                   first_web_port=free_port(), restart_policy=Backoff(),
-                  clock=clock, worker_command=(sys.executable, "-c", FAKE_WORKER))
+                  clock=clock, worker_command=(sys.executable, "-c", FAKE_WORKER),
+                  sink_process=False)
     stack.start(ready_timeout_s=60)
     yield stack
     stack.stop()
