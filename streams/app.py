@@ -33,7 +33,7 @@ class SmartRouterApp(CompatApp):
 
 class WriterTable(faust.Table):
     """A faust.Table whose changelog records go through the worker's RecordWriter
-    (coalesced per key, batched per partition, the handled offset held until acked)
+    (coalesced per key, sent in batches, the handled offset held until acknowledged)
     instead of one Faust producer message per write. Reads, recovery and the in-memory
     store stay Faust's."""
 
@@ -116,6 +116,16 @@ class Runtime:
     record_writer: RecordWriter
 
 
+#: Runtime field → (table name, what it holds): the partitioned tables.
+TABLES = {
+    "customers": ("customers", "Per-customer state fed by customer-updates."),
+    "decided_intents": ("decided-intents", "intent_ids already decided (dedupe)."),
+    "pending_outcomes": ("pending-outcomes", "Sends waiting for an engagement or a timeout."),
+    "model_checkpoints": ("model-checkpoints", "Learned models, one record per partition."),
+    "scheduled_sends": ("scheduled-sends", "Decided sends: waiting, released, settled."),
+    "campaign_spend": ("campaign-spend", "Per-partition campaign spend (engine.budget)."),
+    "send_log": ("send-log", "Sends already handed to a provider (dedupe on outbox)."),
+}
 _runtime: Runtime | None = None
 _NAMES = frozenset(f.name for f in fields(Runtime))
 
@@ -146,25 +156,8 @@ def _build(settings: Settings) -> Runtime:
     writer = _record_writer(app, settings)
     topics = {spec.name: _declare_topic(app, settings, spec.name) for spec in TOPICS}
 
-    def _table(name: str, help_text: str) -> WriterTable:
-        return _writer_table(app, settings, writer, name, help_text)
-
-    tables = {
-        "customers": _table("customers",
-                            "Per-customer state fed by customer-updates."),
-        "decided_intents": _table("decided-intents",
-                                  "intent_ids already decided (dedupe)."),
-        "pending_outcomes": _table("pending-outcomes",
-                                   "Sends waiting for an engagement or a timeout."),
-        "model_checkpoints": _table("model-checkpoints",
-                                    "Learned models, one record per partition."),
-        "scheduled_sends": _table("scheduled-sends",
-                                  "Decided sends: waiting, released, settled."),
-        "campaign_spend": _table("campaign-spend",
-                                 "Per-partition campaign spend (engine.budget)."),
-        "send_log": _table("send-log",
-                           "Sends already handed to a provider (dedupe on outbox)."),
-    }
+    tables = {attr: _writer_table(app, settings, writer, name, help_text)
+              for attr, (name, help_text) in TABLES.items()}
     message_index = _global_table(app, settings, "message-index",
                                   "Provider message id → intent, written by the send agent.")
     campaigns = _global_table(app, settings, "campaigns", "Campaign configs (status, fatigue"
