@@ -33,6 +33,32 @@ def quiet_library_debug_logs() -> None:
         logging.getLogger(name).setLevel(max(logging.getLogger(name).level, logging.INFO))
 
 
+def warm_up() -> None:
+    """Import what the first decision would import: River, and through it scipy and numpy,
+    took ~2 s of CPU inside the first tick or intent after an assignment, a stall of the
+    worker's event loop (py-spy, docs/perf.md). Done before the worker says it is ready."""
+    from smartrouter.engine.model_set import ModelSet
+
+    ModelSet.from_json(None)
+
+
+def freeze_after_full_collections(loop: asyncio.AbstractEventLoop) -> None:
+    """After every full (generation 2) collection, freeze what survived it.
+
+    The tables grow while the worker runs, and each full collection walked all of them to
+    free nothing: 12 full collections in a throughput run, 12 → 80 ms each as the heap grew,
+    0–451 objects collected (gc.callbacks, docs/perf.md). Frozen objects are still freed by
+    reference counting; only a reference cycle among them is never collected, and table
+    values (JSON dicts) hold none. The freeze runs on the loop, not inside the collector.
+    """
+
+    def on_collection(phase: str, info: dict[str, int]) -> None:
+        if phase == "stop" and info.get("generation") == 2:
+            loop.call_soon_threadsafe(gc.freeze)
+
+    gc.callbacks.append(on_collection)
+
+
 def run_worker(settings: Settings) -> None:
     """Run until SIGTERM/SIGINT; Faust's Worker handles the signals and a clean shutdown."""
     import faust
@@ -53,10 +79,12 @@ def run_worker(settings: Settings) -> None:
 
         async def on_startup_finished(self) -> None:
             await super().on_startup_finished()
+            warm_up()
             # The recovered tables, models and modules live as long as the worker: out of
             # the collector's sight they no longer cost a full scan per old-generation pass.
             gc.collect()
             gc.freeze()
+            freeze_after_full_collections(asyncio.get_running_loop())
             marker.write_text(str(os.getpid()))
 
     worker = ReadyMarkingWorker(app, loglevel=settings.log_level.upper(), logfile=None)
