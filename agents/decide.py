@@ -26,7 +26,8 @@ from smartrouter.streams.app import (
     topics,
 )
 from smartrouter.streams.codec import Source
-from smartrouter.streams.due import decided_marks, open_outcomes, waiting_sends
+from smartrouter.streams.due import open_outcomes, waiting_sends
+from smartrouter.streams.expiries import decided_intents_expiry
 from smartrouter.streams.partitions import decisions_replay
 from smartrouter.streams.pipeline import gap_guard, run_validated
 from smartrouter.streams.wiring import emit
@@ -39,8 +40,7 @@ decide = DecideStep(
     campaign_configs=campaign_configs, models=models, replay=decisions_replay,
     waiting_sends=waiting_sends, open_outcomes=open_outcomes, emit=emit, clock=clock,
     partitions=settings.partitions, outcome_window_s=settings.outcome_window_s,
-    senders=SenderRoutes(settings.senders), decided_marks=decided_marks,
-    dedupe_ttl_s=settings.retention.dedupe_hours * 3600,
+    senders=SenderRoutes(settings.senders), marks=decided_intents_expiry,
 )  # fmt: skip
 
 

@@ -27,6 +27,7 @@ from smartrouter.streams.app import (
     settings,
     topics,
 )
+from smartrouter.streams.expiries import message_index_expiry, send_log_expiry
 from smartrouter.streams.partitions import attempts_replay
 from smartrouter.streams.pipeline import gap_guard, run_validated_batches
 from smartrouter.streams.wiring import emit, emit_acked, stream_hooks
@@ -47,9 +48,10 @@ def make_sender(config: SenderSettings) -> Sender:
 send_outbox_batch = SendStep(
     path=SendPath(make_sender, campaign_configs, settings.partitions,
                   load_config=lambda: settings.senders),
-    ledger=SendLedger(send_log=send_log, emit=emit, acked=emit_acked, clock=clock),
+    ledger=SendLedger(send_log=send_log, emit=emit, acked=emit_acked, clock=clock,
+                      expiry=send_log_expiry),
     hooks=stream_hooks, replay=attempts_replay, message_index=message_index,
-    campaign_configs=campaign_configs, clock=clock,
+    campaign_configs=campaign_configs, clock=clock, message_expiry=message_index_expiry,
 )  # fmt: skip
 
 

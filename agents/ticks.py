@@ -3,7 +3,8 @@
 Every worker ticks the ``ticks`` partitions it owns (a timer); the tick arrives on the
 partition it names, so table writes happen inside that partition's stream. Each tick
 releases the due sends (``steps.release``), closes the outcome windows nobody answered and
-checkpoints the models (``steps.outcomes``), drops old dedupe marks (``steps.dedupe_marks``).
+checkpoints the models (``steps.outcomes``), drops expired dedupe marks, send-log and
+message-index entries (``steps.expiry``).
 
 Why one agent, not one per job: faust gives every agent of a topic its own reference to a
 message, and a rebalance clears the buffers without releasing them; a tick one agent read
@@ -13,12 +14,9 @@ intents undecided after a kill -9). ``tests/unit/test_one_agent_per_topic.py`` k
 
 from __future__ import annotations
 
-import time
-
 from pydantic import TypeAdapter
 
 from smartrouter.schemas.ticks import Tick
-from smartrouter.steps.dedupe_marks import DropOldMarks
 from smartrouter.steps.outcomes import CloseOutcomes
 from smartrouter.steps.release import ReleaseStep
 from smartrouter.steps.routes import SenderRoutes
@@ -29,7 +27,6 @@ from smartrouter.streams.app import (
     campaign_spend,
     clock,
     customers,
-    decided_intents,
     models,
     pending_outcomes,
     scheduled_sends,
@@ -37,7 +34,8 @@ from smartrouter.streams.app import (
     topics,
 )
 from smartrouter.streams.codec import Source, encode, expected_partition, key_bytes
-from smartrouter.streams.due import decided_marks, open_outcomes, retained_sends, waiting_sends
+from smartrouter.streams.due import open_outcomes, retained_sends, waiting_sends
+from smartrouter.streams.expiries import ALL as EXPIRING
 from smartrouter.streams.pipeline import gap_guard, run_validated
 from smartrouter.streams.wiring import emit
 
@@ -54,8 +52,6 @@ close_outcomes = CloseOutcomes(
     partition_of=lambda customer_id: expected_partition(key_bytes(customer_id),
                                                         settings.partitions),
 )  # fmt: skip
-drop_old_marks = DropOldMarks(decided_intents=decided_intents, marks=decided_marks,
-                              ttl_s=settings.retention.dedupe_hours * 3600, wall=time.time)
 
 
 @app.timer(interval=settings.tick_interval_s)
@@ -71,7 +67,8 @@ async def tick_owned_partitions() -> None:
 async def handle_tick(tick: Tick, source: Source) -> None:
     await release_due(source.partition, tick.at)
     close_outcomes(source.partition, tick.at.timestamp())
-    drop_old_marks(source.partition)
+    for drop_expired in EXPIRING:
+        drop_expired(source.partition)
 
 
 @app.agent(topics["ticks"])

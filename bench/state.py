@@ -18,8 +18,10 @@ agents write them, and the per-partition model checkpoints. Sizes:
 
 Per-customer totals need a traffic assumption for the tables keyed by intent: ``--intents-
 per-day`` (1), sends share (from the sample's decisions), retention of scheduled-sends
-(7 days after settling, steps/release.py), the outcome window (48 h), and ``--days`` of
-history for the tables nothing prunes yet (decided-intents, send-log, message-index).
+(7 days after settling, steps/release.py), the outcome window (48 h), and the default
+retention of the expiring tables (config.retention, steps.expiry: decided-intents 30 days,
+send-log 7, message-index 30). Decide's replay cache keeps a marker per decision, at most
+``MAX_REMEMBERED`` per partition (counted at the smallest ``--customers``).
 
 ``--validate N`` (0 to skip) runs N customers and N intents through a real worker on the
 embedded broker and compares the newest customers-changelog record per key with the same
@@ -59,8 +61,10 @@ from bench._common import (  # noqa: E402
     marketing_intent,
     write_json,
 )
+from smartrouter.config.retention import RetentionSettings  # noqa: E402
 from smartrouter.config.senders import SenderSettings  # noqa: E402
 from smartrouter.steps.routes import SenderRoutes  # noqa: E402
+from smartrouter.streams.compat.replay_zone import MAX_REMEMBERED  # noqa: E402
 
 console = Console(width=120)
 PARTITIONS = 4
@@ -152,13 +156,15 @@ def per_intent_records(count: int, customers: dict[str, dict], rng: random.Rando
     from smartrouter.schemas.campaigns import CampaignConfig
     from smartrouter.schemas.decisions import Action
     from smartrouter.schemas.intents import CampaignIntent
-    from smartrouter.steps.decide import schedule_entry
+    from smartrouter.steps.decide import REMEMBERED, schedule_entry
+    from smartrouter.steps.expiry import stamp
+    from smartrouter.steps.release import handled_entry
 
     campaigns = {c["campaign_id"]: CampaignConfig.model_validate(c).model_dump(mode="json")
                  for c in campaign_configs()}
     models = ModelSet()
     ids = list(customers)
-    marks, scheduled, pending, send_log, index, replay = [], [], [], [], [], []
+    marks, waiting, kept, pending, send_log, index, replay = [], [], [], [], [], [], []
     sends = 0
     for i in range(count):
         intent = CampaignIntent.model_validate(
@@ -169,23 +175,26 @@ def per_intent_records(count: int, customers: dict[str, dict], rng: random.Rando
         marks.append((intent.intent_id, {"at": time.time(), "partition": i % PARTITIONS,
                                          "offset": 10_000_000 + i}))
         decision = planned.decision
-        replay.append((intent.intent_id, decision.model_dump(mode="json")))
+        replay.append((intent.intent_id, REMEMBERED))  # what decide keeps since issue 15
         if decision.action != Action.SEND:
             continue
         sends += 1
         entry = schedule_entry(intent, decision, list(planned.fallbacks), planned.reserved,
                                i % PARTITIONS, ROUTES)
-        scheduled.append((intent.intent_id, {**entry, "state": "settled", "settled": True,
-                                             "at": now.timestamp()}))
+        waiting.append((intent.intent_id, entry))
+        kept.append((intent.intent_id, {**handled_entry(entry, "released", now.timestamp()),
+                                        "settled": True}))
         if planned.pending is not None:
             pending.append((intent.intent_id, planned.pending.to_json()))
         send_log.append((f"{intent.intent_id}:{decision.channel}",
-                         {"type": "sent", "at": time.time()}))
+                         {"type": "sent", **stamp(i % PARTITIONS, time.time())}))
         index.append((f"01000190{rng.getrandbits(96):024x}-000000",  # SES-like message id
                       {"intent_id": intent.intent_id, "customer_id": intent.customer_id,
-                       "campaign_id": intent.campaign_id, "channel": str(decision.channel)}))
+                       "campaign_id": intent.campaign_id, "channel": str(decision.channel),
+                       **stamp(i % PARTITIONS, time.time())}))
     return {"send_share": sends / count, "decided-intents": marks,
-            "scheduled-sends": scheduled, "pending-outcomes": pending, "send-log": send_log,
+            "scheduled-sends (waiting)": waiting, "scheduled-sends (kept)": kept,
+            "pending-outcomes": pending, "send-log": send_log,
             "message-index": index, "replay-cache": replay}
 
 
@@ -312,8 +321,6 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                         help="customers built for the measurement")
     parser.add_argument("--customers", type=int, nargs="+", default=[100_000, 1_000_000])
     parser.add_argument("--intents-per-day", type=float, default=1.0)
-    parser.add_argument("--days", type=float, default=30.0,
-                        help="history kept by the tables nothing prunes yet")
     parser.add_argument("--campaigns-ever", type=int, default=12,
                         help="distinct campaigns a customer has been sent (campaign_sends)")
     parser.add_argument("--checkpoint-examples", type=int, default=20000)
@@ -348,19 +355,23 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     share = per_intent["send_share"]
     ipd = args.intents_per_day
     # Entries per customer in steady state (assumptions in the module docstring).
+    keep = RetentionSettings()
     per_customer_entries = {
         "customers": 1.0,
-        "decided-intents": ipd * args.days,
-        "scheduled-sends": ipd * share * (1 + 7),  # waiting up to ~1 day, kept 7 after
+        "decided-intents": ipd * keep.dedupe_hours / 24,
+        "scheduled-sends (waiting)": ipd * share * 1,  # up to ~1 day before its minute
+        "scheduled-sends (kept)": ipd * share * 7,  # without content, 7 days after
         "pending-outcomes": ipd * share * 3,  # until send (≤ 1 day) + the 48 h window
-        "send-log": ipd * share * args.days,
-        "message-index": ipd * share * args.days,  # a global table: on every worker
-        # Not a table: the decisions ReplayZone (streams.partitions) keeps every decision
-        # the worker made in its memory until the partition is revoked (no changelog, RAM).
-        "replay-cache": ipd * args.days,
+        "send-log": ipd * share * keep.send_log_hours / 24,
+        "message-index": ipd * share * keep.message_index_hours / 24,  # on every worker
+        # Not a table: the decisions ReplayZone (streams.partitions) keeps a marker per
+        # decision the worker made, the newest MAX_REMEMBERED per partition (RAM only).
+        "replay-cache": min(ipd * keep.dedupe_hours / 24,
+                            MAX_REMEMBERED * args.partitions / min(args.customers)),
     }
     tables: dict[str, dict[str, float]] = {"customers": customers}
-    for name in ("decided-intents", "scheduled-sends", "pending-outcomes", "send-log",
+    for name in ("decided-intents", "scheduled-sends (waiting)", "scheduled-sends (kept)",
+                 "pending-outcomes", "send-log",
                  "message-index", "replay-cache"):
         tables[name] = measure(per_intent[name])
     tables["replay-cache"]["bytes"] = 0.0  # memory only: nothing on a changelog
@@ -377,15 +388,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                      "ram_per_customer": round(size["ram"] * n, 1)})
     bytes_pc = sum(r["bytes_per_customer"] for r in rows)
     ram_pc = sum(r["ram_per_customer"] for r in rows)
-    #: Tables whose size per customer does not grow with history (pruned or overwritten).
-    bounded = ("customers", "scheduled-sends", "pending-outcomes")
+    #: Every table is pruned or overwritten since issue 15 (steps.expiry).
+    bounded = tuple(per_customer_entries)
     bounded_pc = sum(r["bytes_per_customer"] for r in rows if r["table"] in bounded)
     bounded_ram_pc = sum(r["ram_per_customer"] for r in rows if r["table"] in bounded)
     table = Table("table", "bytes / entry (mean, p95)", "RAM / entry", "entries / customer",
                   "bytes / customer", "RAM / customer",
                   title=f"per-customer state ({args.sample:,} customers built, "
-                        f"{ipd:g} intent/day, {share:.0%} sends, {args.days:g} days of "
-                        f"unpruned history)")
+                        f"{ipd:g} intent/day, {share:.0%} sends, default retention)")
     for r in rows:
         table.add_row(r["table"], f"{r['bytes_per_entry']:,.0f}, {r['p95_bytes_per_entry']:,}",
                       f"{r['ram_per_entry']:,.0f}", f"{r['entries_per_customer']:g}",
@@ -410,10 +420,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             "customer_table_ram_bytes": round(customers["ram"] * n),
         })
     proj = Table("customers", "customers table B/cust", "bounded B/cust (RAM)",
-                 f"all incl. {args.days:g} d history B/cust", "model share B/cust",
+                 "all B/cust", "model share B/cust",
                  "newest-record bytes", "RAM (memory://)",
                  title="projection (one copy; memory:// keeps every table in the worker heap; "
-                       "bounded = customers + scheduled-sends + pending-outcomes + models)")
+                       "bounded = every table, as each is pruned, + models)")
     for s in scale:
         proj.add_row(f"{s['customers']:,}", f"{s['customer_table_bytes_per_customer']:,.0f}",
                      f"{s['bounded_bytes_per_customer']:,.0f} "
@@ -426,7 +436,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                   "broker never compacts (docs/broker-notes.md), so its memory grows per intent.")
     figures: dict[str, Any] = {
         "sample_customers": args.sample, "assumptions": {
-            "intents_per_day": ipd, "days_unpruned": args.days, "send_share": round(share, 3),
+            "intents_per_day": ipd, "send_share": round(share, 3),
             "campaigns_ever": args.campaigns_ever,
             "checkpoint_examples": args.checkpoint_examples, "partitions": args.partitions},
         "tables": rows, "model_checkpoint_bytes": ckpt_bytes,

@@ -51,6 +51,18 @@ class RetentionSettings(Section):
         " time is recognised and not decided twice; after it, it is decided again. Never less"
         " than input_hours (a replay of the intents topic must be recognised).",
     )
+    send_log_hours: float = Field(
+        default=7 * 24.0, gt=0,
+        description="send-log entries (what the send agent did with an intent's send on a"
+        " channel): a replayed outbox record within this time is recognised and not sent"
+        " twice. Never less than sends_hours (the outbox keeps records that long).",
+    )
+    message_index_hours: float = Field(
+        default=30 * 24.0, gt=0,
+        description="message-index entries (provider message id → intent): a provider event"
+        " (delivery, open, click, complaint) about an older message that carries no ids of"
+        " its own (SES tags, SMS context) is dead-lettered as missing_ids.",
+    )
     segment_hours: float = Field(
         default=24.0, gt=0, validation_alias="SMARTROUTER_SEGMENT_HOURS",
         description="Longest a log segment stays open (segment.ms, capped at the retention):"
@@ -69,9 +81,13 @@ class RetentionSettings(Section):
     )
 
     @model_validator(mode="after")
-    def _marks_outlive_the_inputs(self) -> RetentionSettings:
+    def _dedupe_outlives_its_input(self) -> RetentionSettings:
         if self.dedupe_hours < self.input_hours:
             raise ValueError("SMARTROUTER_RETENTION_DEDUPE_HOURS must be at least"
                              " SMARTROUTER_RETENTION_INPUT_HOURS: a replay of the intents"
                              " topic would otherwise decide intents twice")
+        if self.send_log_hours < self.sends_hours:
+            raise ValueError("SMARTROUTER_RETENTION_SEND_LOG_HOURS must be at least"
+                             " SMARTROUTER_RETENTION_SENDS_HOURS: a replay of the outbox"
+                             " would otherwise send twice")
         return self

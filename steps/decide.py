@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 
 from smartrouter.engine.budget import partition_share, reserve, spend_key
@@ -25,6 +25,7 @@ from smartrouter.schemas.common import Channel
 from smartrouter.schemas.decisions import Action, Decision
 from smartrouter.schemas.intents import CampaignIntent, IntentKind
 from smartrouter.schemas.outbox import ScheduledSend
+from smartrouter.steps.expiry import DropExpired, stamp
 from smartrouter.steps.ports import Emit, Lookup, Models, ReplayReader, Table
 
 log = logging.getLogger(__name__)
@@ -49,18 +50,20 @@ def already_decided(decided_intents: Table, intent_id: str, partition: int, offs
 def schedule_entry(intent: CampaignIntent, decision: Decision, fallbacks: list[Channel],
                    reserved: float, partition: int,
                    senders: Callable[[Channel], str]) -> dict:
-    """The scheduled-sends record of a decided send (what the scheduler releases)."""
+    """The scheduled-sends record of a decided send (what the scheduler releases). Every
+    channel's content is stored once, under ``content``; the send's own is looked up there
+    at release (``steps.release.waiting_send``)."""
     assert decision.channel is not None and decision.send_at is not None
     send = ScheduledSend(
         intent_id=intent.intent_id, customer_id=intent.customer_id,
         campaign_id=intent.campaign_id, kind=intent.kind, channel=decision.channel,
         send_at=decision.send_at, sender_id=senders(decision.channel),
-        content=intent.content.get(decision.channel) if intent.content else None,
         decided_at=decision.decided_at, fallback_channels=fallbacks,
         reserved_cost=Decimal(str(round(reserved, 6))), expires_at=intent.expires_at)
     content = {str(c): v.model_dump(mode="json", exclude_none=True)
                for c, v in (intent.content or {}).items()}
-    return {"send": send.model_dump(mode="json"), "content": content, "state": "waiting",
+    return {"send": send.model_dump(mode="json", exclude={"content"}), "content": content,
+            "state": "waiting",
             "partition": partition}
 
 
@@ -85,10 +88,9 @@ class DecideStep:
     outcome_window_s: float
     #: channel -> outbox key (``steps.routes.SenderRoutes``)
     senders: Callable[[Channel], str]
-    #: the ``decided-intents`` marks by when they may be dropped (``steps.dedupe_marks``)
-    decided_marks: DueIndex = field(default_factory=DueIndex)
-    #: how long a mark is kept (``SMARTROUTER_RETENTION_DEDUPE_HOURS``)
-    dedupe_ttl_s: float = 30 * 86400.0
+    #: drops the ``decided-intents`` marks after SMARTROUTER_RETENTION_DEDUPE_HOURS
+    #: (``steps.expiry``); None: kept for ever
+    marks: DropExpired | None = None
     #: wall time: the marks bound Kafka replays and producer retries, not engine time
     wall: Callable[[], float] = time.time
 
@@ -111,10 +113,10 @@ class DecideStep:
         decision = planned.decision
         await self.emit("decisions", intent.customer_id, decision, source_offset=offset)
         marked_at = self.wall()
-        self.decided_intents[intent.intent_id] = {
-            "at": marked_at, "partition": partition, "offset": offset,
-        }
-        self.decided_marks.add(partition, intent.intent_id, marked_at + self.dedupe_ttl_s)
+        self.decided_intents[intent.intent_id] = {**stamp(partition, marked_at),
+                                                  "offset": offset}
+        if self.marks is not None:
+            self.marks.written(partition, intent.intent_id, marked_at)
         # Its send is scheduled below, in this call: nothing to restore, so no copy is kept.
         self.replay.remember(partition, intent.intent_id, REMEMBERED)
         if decision.action != Action.SEND:

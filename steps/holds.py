@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass, field
 
 from smartrouter.steps.send_hooks import OutboxItem, StreamHooks
-from smartrouter.steps.send_ledger import SendLedger, send_key
+from smartrouter.steps.send_ledger import SendLedger
 
 #: How often the delay queue looks for a rebalance while it waits for its next due send.
 HOLD_POLL_S = 0.25
@@ -75,8 +75,8 @@ class Holds:
                 await self.ledger.acked("outbox", retry.sender_id, retry)
                 await self.ledger.write_ahead(request, "requeued", None, item.source)
                 if not rebalancing:  # the partition may be on its way to another worker
-                    self.ledger.send_log[send_key(request)] = {
-                        "type": "requeued", "next": retry.throttled, "at": time.time()}
+                    self.ledger.log(request, item.source.partition,
+                                    {"type": "requeued", "next": retry.throttled})
         except Exception as exc:  # noqa: BLE001 - one bad send must not stop the queue
             if self.hooks.stopping():
                 return  # left unacknowledged: read again (and held again) after the restart

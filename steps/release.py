@@ -8,7 +8,9 @@ due ones — found through an in-memory index by minute (``waiting_sends``, an
 release, budget) and either go to the ``outbox`` — with the address, the still-open
 fallbacks and the instant the send must have left by resolved from customer state — or
 become a ``cancelled`` delivery event with the reason. A released record stays (marked)
-for ``RETENTION_S`` so a replay cannot release it twice, then goes.
+for ``RETENTION_S`` so a replay cannot release it twice, then goes; it keeps only what
+settling, erasure and that guard read (``handled_entry``): the message texts leave the
+table when the send leaves for the outbox, not a week later.
 """
 
 from __future__ import annotations
@@ -42,6 +44,28 @@ def send_minute(entry: dict) -> float:
     return datetime.fromisoformat(entry["send"]["send_at"]).timestamp()
 
 
+#: What a released or cancelled entry keeps of its send (settling, erasure read these).
+KEPT_SEND_FIELDS = ("intent_id", "customer_id", "campaign_id", "channel", "reserved_cost")
+
+
+def waiting_send(entry: dict) -> ScheduledSend:
+    """A waiting entry's send, its content taken from the entry's content per channel
+    (entries written before content was stored once carry their own)."""
+    send = entry["send"]
+    if "content" not in send:
+        send = {**send, "content": (entry.get("content") or {}).get(send["channel"])}
+    return ScheduledSend.model_validate(send)
+
+
+def handled_entry(entry: dict, state: str, at: float) -> dict:
+    """A released / cancelled entry as it is kept until ``RETENTION_S`` has passed: ids,
+    channel and reservation, no content, no addresses."""
+    send = entry["send"]
+    return {"send": {k: send[k] for k in KEPT_SEND_FIELDS if k in send}, "state": state,
+            "at": at, "partition": entry.get("partition"),
+            **({"settled": True} if entry.get("settled") else {})}
+
+
 @dataclass
 class ReleaseStep:
     """Release or cancel a partition's due sends; drop what is past its retention."""
@@ -68,7 +92,7 @@ class ReleaseStep:
             entry = self.scheduled_sends.get(intent_id)
             if not entry or entry["state"] != "waiting" or entry.get("partition") != partition:
                 continue  # released, cancelled or erased since it was indexed
-            send = ScheduledSend.model_validate(entry["send"])
+            send = waiting_send(entry)
             state = self.customers.get(send.customer_id)
             campaign = self.campaign_configs.get(send.campaign_id)
             reason = self.recheck(send, state, campaign, now, partition)
@@ -82,8 +106,8 @@ class ReleaseStep:
                 await self.emit("delivery", send.customer_id,
                                 cancelled_event(send, reason, now))
                 cancelled += 1
-            self.scheduled_sends[intent_id] = {**entry, "state": "released" if reason is None
-                                               else "cancelled", "at": now.timestamp()}
+            self.scheduled_sends[intent_id] = handled_entry(
+                entry, "released" if reason is None else "cancelled", now.timestamp())
             self.retained_sends.add(partition, intent_id, now.timestamp() + RETENTION_S)
         if released or cancelled:
             log.info("partition %d: %d sends released, %d cancelled", partition, released,

@@ -83,6 +83,7 @@ from smartrouter.engine.budget import channel_cost
 from smartrouter.engine.clock import Clock
 from smartrouter.schemas.delivery import DeliveryEvent, DeliveryType
 from smartrouter.schemas.outbox import SendRequest
+from smartrouter.steps.expiry import DropExpired, stamp
 from smartrouter.steps.holds import Holds
 from smartrouter.steps.ports import Lookup, ReplayReader, SourceRef, Table
 from smartrouter.steps.send_dedupe import Verdict, settled_before
@@ -121,16 +122,18 @@ class Throttled:
 class SendStep:
     """A batch of outbox records → provider calls and their outcomes. ``replay``: the
     ``send-attempts`` records written past the last commit, by key; ``message_index``: the
-    provider message id → intent table the normalize agent reads."""
+    provider message id → intent table the normalize agent reads, its entries dropped by
+    ``message_expiry`` (None: kept)."""
 
     def __init__(self, *, path: SendPath, ledger: SendLedger, hooks: StreamHooks,
                  replay: ReplayReader, message_index: Table, campaign_configs: Lookup,
-                 clock: Clock) -> None:
+                 clock: Clock, message_expiry: DropExpired | None = None) -> None:
         self.path = path
         self.ledger = ledger
         self.hooks = hooks
         self.replay = replay
         self.message_index = message_index
+        self.message_expiry = message_expiry
         self.campaign_configs = campaign_configs
         self.clock = clock
         self.holds = Holds(ledger, hooks)
@@ -204,9 +207,9 @@ class SendStep:
         assert isinstance(decision, Retry)
         if write_ahead:
             await self.ledger.write_ahead(request, "throttled", None, item.source)
-        self.ledger.send_log[send_key(request)] = {
+        self.ledger.log(request, item.source.partition, {
             "type": "throttled", "generation": request.throttled,
-            "offset": item.source.offset, "at": time.time()}
+            "offset": item.source.offset})
         self.holds.add(item, decision.delay_s)
 
     async def send_chunk(self, chunk: list[Ready]) -> None:
@@ -238,16 +241,27 @@ class SendStep:
 
     async def deliver_as(self, sender: Sender, ready: Ready) -> DeliveryEvent | Throttled:
         with self.hooks.handling(ready.item):  # deliver writes the message index
-            outcome = await self.deliver(sender, ready.request, ready.bucket)
+            outcome = await self.deliver(sender, ready.request, ready.bucket,
+                                         ready.source.partition)
         if isinstance(outcome, Throttled):  # at once, not after the chunk's slowest call: a
             # crash from here on finds the refusal and holds the send again (not unconfirmed)
             await self.ledger.write_ahead(ready.request, "throttled", None, ready.source)
         return outcome
 
-    async def deliver(self, sender: Sender, request: SendRequest,
-                      bucket: Prepaid) -> DeliveryEvent | Throttled:
+    def index_message(self, message_id: str, request: SendRequest, partition: int) -> None:
+        """Where the provider's later events about ``message_id`` belong (normalize)."""
+        at = time.time()
+        self.message_index[message_id] = {
+            "intent_id": request.intent_id, "customer_id": request.customer_id,
+            "campaign_id": request.campaign_id, "channel": str(request.channel),
+            **stamp(partition, at)}
+        if self.message_expiry is not None:
+            self.message_expiry.written(partition, message_id, at)
+
+    async def deliver(self, sender: Sender, request: SendRequest, bucket: Prepaid,
+                      partition: int) -> DeliveryEvent | Throttled:
         """One provider send with retries; the delivery event that says how it went, or
-        ``Throttled`` (the caller re-queues it)."""
+        ``Throttled`` (the caller re-queues it). ``partition``: the outbox partition."""
         assert self.path.config is not None
         config, event_for = self.path.config, self.ledger.event_for
         if request.destination is None:
@@ -268,9 +282,7 @@ class SendStep:
                 request.fallbacks else None
             return event_for(request, DeliveryType.FAILED, reason=err.reason,
                              fallback=fallback.channel if fallback else None)
-        self.message_index[result.provider_message_id] = {
-            "intent_id": request.intent_id, "customer_id": request.customer_id,
-            "campaign_id": request.campaign_id, "channel": str(request.channel)}
+        self.index_message(result.provider_message_id, request, partition)
         return event_for(request, DeliveryType.SENT,
                          provider_message_id=result.provider_message_id,
                          cost=channel_cost(self.campaign_configs.get(request.campaign_id),

@@ -16,6 +16,7 @@ from smartrouter.engine.clock import Clock
 from smartrouter.schemas.common import Channel
 from smartrouter.schemas.delivery import DeliveryEvent, DeliveryType
 from smartrouter.schemas.outbox import SendAttempt, SendRequest
+from smartrouter.steps.expiry import DropExpired, stamp
 from smartrouter.steps.ports import Emit, SourceRef, Table
 
 Phase = Literal["attempt", "done", "throttled", "requeued"]
@@ -35,6 +36,8 @@ class SendLedger:
     emit: Emit
     acked: Emit
     clock: Clock
+    #: drops send-log entries after SMARTROUTER_RETENTION_SEND_LOG_HOURS; None: kept
+    expiry: DropExpired | None = None
 
     async def finish(self, request: SendRequest, event: DeliveryEvent, source: SourceRef, *,
                      write_ahead: bool = False) -> None:
@@ -45,7 +48,15 @@ class SendLedger:
         if event.fallback_channel is not None:
             await self.emit("outbox", request.fallbacks[0].sender_id,
                             self.next_request(request))
-        self.send_log[send_key(request)] = {"type": str(event.type), "at": time.time()}
+        self.log(request, source.partition, {"type": str(event.type)})
+
+    def log(self, request: SendRequest, partition: int, entry: dict) -> None:
+        """What this worker did with the send (``steps.send_dedupe`` reads it), stamped
+        with the time and the outbox partition it was handled on, so it can expire."""
+        key, at = send_key(request), time.time()
+        self.send_log[key] = {**entry, **stamp(partition, at)}
+        if self.expiry is not None:
+            self.expiry.written(partition, key, at)
 
     async def write_ahead(self, request: SendRequest, phase: Phase, event: DeliveryEvent | None,
                           source: SourceRef) -> None:

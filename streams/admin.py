@@ -38,9 +38,9 @@ CHANGELOGS: dict[str, str] = {
                         "engagement history); deleted by an erasure",
     "decided-intents": "intent ids with the offset that decided them (dedupe); no contact "
                        "data",
-    "send-log": "'<intent_id>:<channel>' → delivery type and time; no contact data",
+    "send-log": "'<intent_id>:<channel>' → delivery type and time; no contact data; 7 days",
     "message-index": "provider message id → intent, customer and campaign ids, channel; no "
-                     "contact data",
+                     "contact data; 30 days",
     "campaign-spend": "budget spent per campaign and partition; nothing per customer",
     "model-checkpoints": "learned models per partition (aggregates); nothing per customer",
     "campaigns": "campaign configs; nothing per customer",

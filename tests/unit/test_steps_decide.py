@@ -10,6 +10,7 @@ from smartrouter.schemas.customers import ProfileUpdate
 from smartrouter.schemas.decisions import Action
 from smartrouter.schemas.intents import CampaignIntent
 from smartrouter.steps.decide import DecideStep
+from smartrouter.steps.expiry import DropExpired
 from tests.unit.steps_fakes import Models, Recorder, Replay, SettableClock
 
 NOW = datetime(2026, 3, 20, 12, 0, tzinfo=UTC)
@@ -113,10 +114,11 @@ async def test_a_suppressed_intent_schedules_nothing():
 
 async def test_every_mark_is_indexed_for_dropping_after_the_dedupe_time():
     decide = step()
-    decide.dedupe_ttl_s = 100.0
     decide.wall = lambda: 1_000.0
-    decide.decided_marks.build(PARTITION, [])
+    decide.marks = DropExpired(decide.decided_intents, ttl_s=100.0, wall=decide.wall)
+    decide.marks.index.build(PARTITION, [])
     await decide(intent(), PARTITION, 17)
     assert decide.decided_intents["i-1"]["at"] == 1_000.0
-    assert decide.decided_marks.pop_due(PARTITION, 1_099.0) == []
-    assert decide.decided_marks.pop_due(PARTITION, 1_100.0) == ["i-1"]
+    assert decide.decided_intents["i-1"]["partition"] == PARTITION
+    assert decide.marks.index.pop_due(PARTITION, 1_099.0) == []
+    assert decide.marks.index.pop_due(PARTITION, 1_100.0) == ["i-1"]

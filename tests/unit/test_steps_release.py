@@ -30,10 +30,14 @@ def customer() -> dict:
         "contacts": {"sms": "+15550100001", "email": "a@example.com"}}))
 
 
-def scheduled(intent_id: str, send_at: datetime) -> dict:
+CONTENT = {"sms": {"body": "Your code is 1234"},
+           "email": {"subject": "Your code", "template_id": "code-email"}}
+
+
+def scheduled(intent_id: str, send_at: datetime, **fields: object) -> dict:
     intent = CampaignIntent.model_validate({
         "intent_id": intent_id, "campaign_id": "camp", "customer_id": "c-1",
-        "kind": "transactional", "channels": ["sms", "email"]})
+        "kind": "transactional", "channels": ["sms", "email"], **fields})
     decision = Decision.model_validate({
         "intent_id": intent_id, "customer_id": "c-1", "campaign_id": "camp",
         "action": "send", "channel": "sms", "send_at": send_at.isoformat(),
@@ -62,6 +66,30 @@ async def test_a_due_send_is_released_once_onto_the_outbox_and_kept_marked():
     assert release.scheduled_sends["i-1"]["state"] == "released"
     await release(PARTITION, NOW + timedelta(minutes=1))  # the next tick: nothing again
     assert len(release.emit.records) == 1  # type: ignore[attr-defined]
+
+
+async def test_content_is_stored_once_and_leaves_the_table_with_the_send():
+    entry = scheduled("i-1", NOW, content=CONTENT)
+    assert "content" not in entry["send"] and set(entry["content"]) == {"sms", "email"}
+    release = release_step(scheduled_sends={"i-1": entry})
+    await release(PARTITION, NOW)
+    [record] = release.emit.records  # type: ignore[attr-defined]
+    assert record.value.content.body == "Your code is 1234"
+    assert record.value.fallbacks[0].content.subject == "Your code"
+    kept = release.scheduled_sends["i-1"]
+    assert "content" not in kept and "Your code" not in str(kept) and "+1555" not in str(kept)
+    assert (kept["state"], kept["partition"], kept["send"]["customer_id"]) == (
+        "released", PARTITION, "c-1")
+    assert float(kept["send"]["reserved_cost"]) == 0.5  # settling releases it later
+
+
+async def test_an_entry_written_with_its_own_content_is_still_released_with_it():
+    entry = scheduled("i-1", NOW, content=CONTENT)
+    entry["send"]["content"] = {"body": "written before content was stored once"}
+    release = release_step(scheduled_sends={"i-1": entry})
+    await release(PARTITION, NOW)
+    [record] = release.emit.records  # type: ignore[attr-defined]
+    assert record.value.content.body == "written before content was stored once"
 
 
 async def test_a_send_waits_for_its_minute():

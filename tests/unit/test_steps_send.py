@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import time
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -19,6 +20,7 @@ from smartrouter.adapters.senders.base import ErrorKind, SendError, SendResult
 from smartrouter.config.senders import SenderSettings
 from smartrouter.schemas.delivery import DeliveryType
 from smartrouter.schemas.outbox import SendAttempt, SendRequest
+from smartrouter.steps.expiry import DropExpired
 from smartrouter.steps.send import UNCONFIRMED_NOW, SendStep
 from smartrouter.steps.send_dedupe import UNCONFIRMED
 from smartrouter.steps.send_hooks import StreamHooks
@@ -28,6 +30,7 @@ from tests.unit.steps_fakes import Recorder, Replay, SettableClock
 
 NOW = datetime(2026, 3, 20, 9, 0, tzinfo=UTC)
 PARTITION = 1
+DAY = 86400.0
 EMAIL = {"channel": "email", "sender_id": "news@example.com", "destination": "a@example.com"}
 
 
@@ -161,6 +164,24 @@ async def test_a_send_is_written_ahead_before_the_provider_call_and_done_after_i
     assert run.deliveries() == [("sent", None)]
     assert run.send_log["i-1:sms"]["type"] == "sent"
     assert run.message_index["m-i-1-1"]["intent_id"] == "i-1"
+
+
+async def test_send_log_and_message_index_entries_expire_on_their_partition():
+    run = Harness()
+    log_expiry = DropExpired(run.send_log, ttl_s=DAY, wall=time.time)
+    index_expiry = DropExpired(run.message_index, ttl_s=DAY, wall=time.time)
+    run.step.ledger.expiry, run.step.message_expiry = log_expiry, index_expiry
+    log_expiry.index.build(PARTITION, [])
+    index_expiry.index.build(PARTITION, [])
+    await run.batch(record(10))
+    assert run.send_log["i-1:sms"]["partition"] == PARTITION
+    assert run.message_index["m-i-1-1"]["partition"] == PARTITION
+    assert log_expiry(PARTITION) == 0 and index_expiry(PARTITION) == 0  # not a day old yet
+    later = time.time() + DAY + 1
+    log_expiry.wall = index_expiry.wall = lambda: later
+    assert log_expiry(PARTITION + 1) == 0  # another partition's tick leaves them alone
+    assert log_expiry(PARTITION) == 1 and index_expiry(PARTITION) == 1
+    assert run.send_log == {} and run.message_index == {}
 
 
 async def test_a_duplicate_outbox_record_in_one_batch_is_sent_once():
