@@ -31,13 +31,15 @@ class SmartRouterApp(CompatApp):
     """faust.App whose transport follows the ``compat`` settings (streams.compat.transport)."""
 
 
-class WriterTable(faust.Table):
-    """A faust.Table whose changelog records go through the worker's RecordWriter
+class WriterChangelog:
+    """Table writes whose changelog records go through the worker's RecordWriter
     (coalesced per key, sent in batches, the handled offset held until acknowledged)
     instead of one Faust producer message per write. Reads, recovery and the in-memory
-    store stay Faust's."""
+    store stay Faust's. Mixed into a faust.Table or faust.GlobalTable."""
 
     writer: RecordWriter
+    changelog_topic_name: str
+    partition_for_key: Any
 
     def on_key_set(self, key: Any, value: Any) -> None:
         self.writer.put(self.changelog_topic_name, self.partition_for_key(key),
@@ -46,6 +48,14 @@ class WriterTable(faust.Table):
     def on_key_del(self, key: Any) -> None:
         self.writer.put(self.changelog_topic_name, self.partition_for_key(key),
                         encode_key(key), None, coalesce=True)
+
+
+class WriterTable(WriterChangelog, faust.Table):
+    """A partitioned table written through the RecordWriter."""
+
+
+class WriterGlobalTable(WriterChangelog, faust.GlobalTable):
+    """A table every worker holds in full, written through the RecordWriter."""
 
 
 def create_app(settings: Settings) -> SmartRouterApp:
@@ -158,10 +168,10 @@ def _build(settings: Settings) -> Runtime:
 
     tables = {attr: _writer_table(app, settings, writer, name, help_text)
               for attr, (name, help_text) in TABLES.items()}
-    message_index = _global_table(app, settings, "message-index",
+    message_index = _global_table(app, settings, writer, "message-index",
                                   "Provider message id → intent, written by the send agent.")
-    campaigns = _global_table(app, settings, "campaigns", "Campaign configs (status, fatigue"
-                              " overrides, budget) from the campaigns topic.")
+    campaigns = _global_table(app, settings, writer, "campaigns", "Campaign configs (status,"
+                              " fatigue overrides, budget) from the campaigns topic.")
     campaign_configs = _view(app, settings, campaigns)
     message_ids = _view(app, settings, message_index)
     # The outbox is left out: a held throttled send keeps its commit behind on purpose.
@@ -237,14 +247,21 @@ def _record_writer(app: faust.App, settings: Settings) -> RecordWriter:
     return writer
 
 
-def _global_table(app: faust.App, settings: Settings, name: str, help_text: str) -> Any:
-    return app.GlobalTable(
-        name,
+def _global_table(app: faust.App, settings: Settings, writer: RecordWriter, name: str,
+                  help_text: str) -> WriterGlobalTable:
+    table = WriterGlobalTable(
+        app,
+        name=name,
         default=None,
+        beacon=app.tables.beacon,
         partitions=settings.partitions,
+        standby_buffer_size=1,  # as app.GlobalTable: apply the other workers' writes at once
+        is_global=True,
         schema=faust.Schema(key_serializer="json", value_serializer="json"),
         help=help_text,
     )
+    table.writer = writer
+    return app.tables.add(table)
 
 
 def _view(app: faust.App, settings: Settings, table: Any) -> GlobalView:
