@@ -352,6 +352,7 @@ def summarize_samples(lines: list[str]) -> dict[str, Any]:
 def run_worker_profile(args: argparse.Namespace) -> dict[str, Any]:
     """A real worker, sampled by py-spy (``pip install -e '.[bench]'``) while it decides."""
     from bench._common import produce_json, wait_for_total
+    from bench.throughput import read_decisions, transactional
     from smartrouter.local.broker import embedded_broker, free_port
     from smartrouter.local.supervisor import WorkerProcess
     from smartrouter.streams.lag import wait_caught_up
@@ -368,7 +369,10 @@ def run_worker_profile(args: argparse.Namespace) -> dict[str, Any]:
                                web_port=free_port(), topic_prefix=prefix,
                                partitions=PARTITIONS,
                                extra_env={"SMARTROUTER_LOG_LEVEL": "warning",
-                                          "SMARTROUTER_GUARDRAIL_BACKEND": "local"}).start()
+                                          "SMARTROUTER_GUARDRAIL_BACKEND": "local",
+                                          # the provider's rate is not what is measured
+                                          "SMARTROUTER_SEND_TPS": "100000",
+                                          "SMARTROUTER_SEND_BURST": "1000"}).start()
         try:
             worker.wait_ready(90)
             bootstrap = broker.bootstrap
@@ -383,6 +387,8 @@ def run_worker_profile(args: argparse.Namespace) -> dict[str, Any]:
             with console.status(f"deciding {args.intents:,} intents under py-spy…"):
                 intents = [marketing_intent(f"w-{i}", customer_id(rng.randrange(args.customers)),
                                             rng) for i in range(args.intents)]
+                if args.transactional:  # sent at once: the whole path to the provider call
+                    intents = [transactional(i) for i in intents]
                 spy_proc = subprocess.Popen(
                     [spy, "record", "--pid", str(worker.pid), "--format", "raw",
                      "--rate", str(args.rate), "--output", str(raw_path), "--gil",
@@ -394,6 +400,14 @@ def run_worker_profile(args: argparse.Namespace) -> dict[str, Any]:
                 asyncio.run(produce_json(bootstrap, f"{prefix}intents", intents))
                 wait_for_total(bootstrap, f"{prefix}decisions", PARTITIONS, len(intents),
                                args.limit_s, poll_s=0.05)
+                if args.transactional:  # every send decision's `sent` event, not just decided
+                    decisions = asyncio.run(read_decisions(
+                        bootstrap, f"{prefix}decisions", PARTITIONS,
+                        {i["intent_id"] for i in intents}, args.limit_s))
+                    to_send = {i for i, (_, d) in decisions.items() if d["action"] == "send"}
+                    asyncio.run(read_decisions(bootstrap, f"{prefix}delivery", PARTITIONS,
+                                               to_send, args.limit_s,
+                                               accept=lambda event: event["type"] == "sent"))
                 elapsed = time.perf_counter() - started
                 cpu = _cpu_seconds(worker.pid) - cpu_before
                 spy_proc.send_signal(signal.SIGINT)  # py-spy writes its file on Ctrl-C
@@ -444,6 +458,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--keep-samples", type=Path, default=None,
                         help="copy py-spy's collapsed stacks here (flamegraph input)")
     parser.add_argument("--rate", type=int, default=250, help="py-spy samples per second")
+    parser.add_argument("--transactional", action="store_true",
+                        help="with --worker: transactional intents, sampled until every send"
+                             " decision's `sent` event (release, send, feedback included)")
     parser.add_argument("--intents", type=int, default=3000)
     parser.add_argument("--customers", type=int, default=2000)
     parser.add_argument("--rounds", type=int, default=3, help="unprofiled timing rounds")
