@@ -3,6 +3,7 @@ unanswered outcome windows close as 0-examples."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 from smartrouter.engine.customer_state import apply_profile
@@ -16,7 +17,7 @@ from smartrouter.schemas.intents import CampaignIntent
 from smartrouter.schemas.outbox import SendRequest
 from smartrouter.steps.decide import schedule_entry
 from smartrouter.steps.outcomes import CloseOutcomes
-from smartrouter.steps.release import RETENTION_S, ReleaseStep
+from smartrouter.steps.release import RELEASE_SLICE, RETENTION_S, ReleaseStep
 from tests.unit.steps_fakes import Models, Recorder, SettableClock
 
 NOW = datetime(2026, 3, 20, 12, 0, tzinfo=UTC)
@@ -90,6 +91,24 @@ async def test_an_entry_written_with_its_own_content_is_still_released_with_it()
     await release(PARTITION, NOW)
     [record] = release.emit.records  # type: ignore[attr-defined]
     assert record.value.content.body == "written before content was stored once"
+
+
+async def test_a_burst_of_due_sends_lets_other_agents_run_in_between():
+    count = 3 * RELEASE_SLICE
+    release = release_step(scheduled_sends={f"i-{n}": scheduled(f"i-{n}", NOW)
+                                            for n in range(count)})
+    seen: list[int] = []  # sends released so far, each time another task got the loop
+
+    async def other_agent() -> None:
+        while len(seen) < 10:
+            seen.append(len(release.emit.records))  # type: ignore[attr-defined]
+            await asyncio.sleep(0)
+
+    other = asyncio.create_task(other_agent())
+    await release(PARTITION, NOW)
+    other.cancel()
+    assert len(release.emit.records) == count  # type: ignore[attr-defined]
+    assert any(0 < n < count for n in seen), f"no other task ran during the release: {seen}"
 
 
 async def test_a_send_waits_for_its_minute():
