@@ -66,7 +66,7 @@ async def tick_owned_partitions() -> None:
 
 async def handle_tick(tick: Tick, source: Source) -> None:
     await release_due(source.partition, tick.at)
-    close_outcomes(source.partition, tick.at.timestamp())
+    await close_outcomes(source.partition, tick.at.timestamp())
     for drop_expired in EXPIRING:
         drop_expired(source.partition)
 

@@ -15,6 +15,7 @@ from smartrouter.engine.due_index import DueIndex
 from smartrouter.engine.feedback import timeout_example
 from smartrouter.engine.learning import Pending
 from smartrouter.steps.ports import Models, Table
+from smartrouter.steps.slices import in_slices
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +30,7 @@ class CloseOutcomes:
     models: Models
     partition_of: Callable[[str], int]
 
-    def __call__(self, partition: int, now: float) -> int:
+    async def __call__(self, partition: int, now: float) -> int:
         """``now``: the tick's time (epoch seconds). Returns how many windows closed."""
         if not self.open_outcomes.is_built(partition):  # newly owned: one scan of the table
             self.open_outcomes.build(partition, (
@@ -38,7 +39,9 @@ class CloseOutcomes:
                 if self.partition_of(raw["customer_id"]) == partition))
         partition_models = self.models.get(partition)
         closed = 0
-        for intent_id in self.open_outcomes.pop_due(partition, now):
+        # In slices: each close teaches every ensemble member (River), and a window
+        # deadline shared by thousands of sends must not hold the event loop.
+        async for intent_id in in_slices(self.open_outcomes.pop_due(partition, now)):
             raw = self.pending_outcomes.get(intent_id)
             if raw is None:
                 continue  # engaged (or erased) before its window ended

@@ -15,7 +15,6 @@ table when the send leaves for the outbox, not a week later.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -32,15 +31,12 @@ from smartrouter.schemas.decisions import Reason
 from smartrouter.schemas.delivery import DeliveryEvent, DeliveryType
 from smartrouter.schemas.outbox import ScheduledSend
 from smartrouter.steps.ports import Emit, Lookup, Table
+from smartrouter.steps.slices import in_slices
 
 log = logging.getLogger(__name__)
 POLICY = Policy()
 #: How long a released / cancelled / settled record is kept (replays, late outcomes).
 RETENTION_S = 7 * 24 * 3600.0
-#: Due sends handled between two yields to the event loop. Nothing in a release awaits,
-#: so a minute with thousands of due sends held the loop for its whole length (~0.2 ms a
-#: send) and every other agent's latency with it; this many take ~10-20 ms.
-RELEASE_SLICE = 64
 
 
 def send_minute(entry: dict) -> float:
@@ -93,9 +89,9 @@ class ReleaseStep:
             self.index_partition(partition, now.timestamp())
         self.drop_expired(partition, now.timestamp())
         released = cancelled = 0
-        for n, intent_id in enumerate(self.waiting_sends.pop_due(partition, now.timestamp())):
-            if n and n % RELEASE_SLICE == 0:
-                await asyncio.sleep(0)  # let the other agents in (see RELEASE_SLICE)
+        # In slices: a minute with thousands of due sends must not hold the event loop.
+        async for intent_id in in_slices(self.waiting_sends.pop_due(partition,
+                                                                    now.timestamp())):
             entry = self.scheduled_sends.get(intent_id)
             if not entry or entry["state"] != "waiting" or entry.get("partition") != partition:
                 continue  # released, cancelled or erased since it was indexed

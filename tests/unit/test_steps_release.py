@@ -17,7 +17,8 @@ from smartrouter.schemas.intents import CampaignIntent
 from smartrouter.schemas.outbox import SendRequest
 from smartrouter.steps.decide import schedule_entry
 from smartrouter.steps.outcomes import CloseOutcomes
-from smartrouter.steps.release import RELEASE_SLICE, RETENTION_S, ReleaseStep
+from smartrouter.steps.release import RETENTION_S, ReleaseStep
+from smartrouter.steps.slices import SLICE
 from tests.unit.steps_fakes import Models, Recorder, SettableClock
 
 NOW = datetime(2026, 3, 20, 12, 0, tzinfo=UTC)
@@ -94,7 +95,7 @@ async def test_an_entry_written_with_its_own_content_is_still_released_with_it()
 
 
 async def test_a_burst_of_due_sends_lets_other_agents_run_in_between():
-    count = 3 * RELEASE_SLICE
+    count = 3 * SLICE
     release = release_step(scheduled_sends={f"i-{n}": scheduled(f"i-{n}", NOW)
                                             for n in range(count)})
     seen: list[int] = []  # sends released so far, each time another task got the loop
@@ -159,29 +160,29 @@ def pending(intent_id: str, deadline: float) -> dict:
                    send_at=NOW.timestamp(), deadline=deadline).to_json()
 
 
-def test_an_unanswered_outcome_window_closes_as_a_zero_example_at_its_deadline():
+async def test_an_unanswered_outcome_window_closes_as_a_zero_example_at_its_deadline():
     models = Models()
     table = {"i-1": pending("i-1", NOW.timestamp() + 60), "i-2": pending("i-2", 1e12)}
     close = CloseOutcomes(pending_outcomes=table, open_outcomes=DueIndex(), models=models,
                           partition_of=lambda _customer: PARTITION)
-    assert close(PARTITION, NOW.timestamp()) == 0
-    assert close(PARTITION, NOW.timestamp() + 60) == 1
+    assert await close(PARTITION, NOW.timestamp()) == 0
+    assert await close(PARTITION, NOW.timestamp() + 60) == 1
     assert set(table) == {"i-2"}
     assert models.get(PARTITION).since_checkpoint == 1
     assert models.checkpoints == 2
 
 
-def test_an_outcome_window_engaged_meanwhile_is_not_closed_again():
+async def test_an_outcome_window_engaged_meanwhile_is_not_closed_again():
     table = {"i-1": pending("i-1", NOW.timestamp())}
     close = CloseOutcomes(pending_outcomes=table, open_outcomes=DueIndex(), models=Models(),
                           partition_of=lambda _customer: PARTITION)
     close.open_outcomes.build(PARTITION, [("i-1", NOW.timestamp())])
     del table["i-1"]  # the feedback agent closed it with the engagement
-    assert close(PARTITION, NOW.timestamp()) == 0
+    assert await close(PARTITION, NOW.timestamp()) == 0
 
 
-def test_outcome_windows_of_other_partitions_are_left_alone():
+async def test_outcome_windows_of_other_partitions_are_left_alone():
     table = {"i-1": pending("i-1", NOW.timestamp())}
     close = CloseOutcomes(pending_outcomes=table, open_outcomes=DueIndex(), models=Models(),
                           partition_of=lambda _customer: PARTITION + 1)
-    assert close(PARTITION, NOW.timestamp()) == 0 and "i-1" in table
+    assert await close(PARTITION, NOW.timestamp()) == 0 and "i-1" in table
