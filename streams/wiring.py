@@ -30,10 +30,12 @@ async def emit(topic: str, key: str, value: BaseModel, *,
 
 async def emit_acked(topic: str, key: str, value: BaseModel, *,
                      source_offset: int | None = None) -> None:
-    """Through the producer, returning once the broker acknowledged the record."""
-    await app.producer.send_and_wait(settings.topic(topic), key_bytes(key), encode(value),
-                                     partition=None, timestamp=None,
-                                     headers=_headers(source_offset))
+    """Through the RecordWriter, returning once the broker acknowledged the record (the
+    callers of one event-loop turn share a flush)."""
+    raw_key = key_bytes(key)
+    await record_writer.put_acked(settings.topic(topic),
+                                  expected_partition(raw_key, settings.partitions), raw_key,
+                                  encode(value), _headers(source_offset))
 
 
 def pin(item: Item[Any]) -> bool:
