@@ -470,6 +470,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--verbose", action="store_true")
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args(argv)
+    if args.transactional and not args.worker:
+        parser.error("--transactional profiles a worker's whole send path: add --worker")
     figures = run_worker_profile(args) if args.worker else run_harness(args)
     write_json(args.json, figures)
     return figures
