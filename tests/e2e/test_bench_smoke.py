@@ -67,8 +67,8 @@ def test_profile_harness_runs(tmp_path: Path) -> None:
                          .exists()), reason="py-spy not installed (pip install -e '.[bench]')")
 def test_profile_worker_runs(tmp_path: Path) -> None:
     out = tmp_path / "profile-worker.json"
-    run_bench("profile_decide.py", "--worker", "--intents", "300", "--customers", "200",
-              "--json", str(out))
+    run_bench("profile_decide.py", "--worker", "--transactional", "--intents", "300",
+              "--customers", "200", "--json", str(out))
     figures = json.loads(out.read_text())
     assert figures["samples"] > 0
 
