@@ -82,12 +82,16 @@ class RetentionSettings(Section):
 
     @model_validator(mode="after")
     def _dedupe_outlives_its_input(self) -> RetentionSettings:
-        if self.dedupe_hours < self.input_hours:
-            raise ValueError("SMARTROUTER_RETENTION_DEDUPE_HOURS must be at least"
-                             " SMARTROUTER_RETENTION_INPUT_HOURS: a replay of the intents"
-                             " topic would otherwise decide intents twice")
-        if self.send_log_hours < self.sends_hours:
-            raise ValueError("SMARTROUTER_RETENTION_SEND_LOG_HOURS must be at least"
-                             " SMARTROUTER_RETENTION_SENDS_HOURS: a replay of the outbox"
-                             " would otherwise send twice")
+        for dedupe, replayed, otherwise in _OUTLIVES:
+            if getattr(self, dedupe) < getattr(self, replayed):
+                raise ValueError(f"{self.env_prefix}{dedupe.upper()} must be at least"
+                                 f" {self.env_prefix}{replayed.upper()}: {otherwise}")
         return self
+
+
+#: (dedupe record's retention, the topic retention it must outlive, what happens otherwise)
+_OUTLIVES = (
+    ("dedupe_hours", "input_hours",
+     "a replay of the intents topic would otherwise decide intents twice"),
+    ("send_log_hours", "sends_hours", "a replay of the outbox would otherwise send twice"),
+)

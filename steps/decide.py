@@ -11,7 +11,6 @@ are the truth.
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -25,7 +24,7 @@ from smartrouter.schemas.common import Channel
 from smartrouter.schemas.decisions import Action, Decision
 from smartrouter.schemas.intents import CampaignIntent, IntentKind
 from smartrouter.schemas.outbox import ScheduledSend
-from smartrouter.steps.expiry import DropExpired, stamp
+from smartrouter.steps.expiry import DropExpired
 from smartrouter.steps.ports import Emit, Lookup, Models, ReplayReader, Table
 
 log = logging.getLogger(__name__)
@@ -88,11 +87,9 @@ class DecideStep:
     outcome_window_s: float
     #: channel -> outbox key (``steps.routes.SenderRoutes``)
     senders: Callable[[Channel], str]
-    #: drops the ``decided-intents`` marks after SMARTROUTER_RETENTION_DEDUPE_HOURS
-    #: (``steps.expiry``); None: kept for ever
-    marks: DropExpired | None = None
-    #: wall time: the marks bound Kafka replays and producer retries, not engine time
-    wall: Callable[[], float] = time.time
+    #: the ``decided-intents`` marks' expiry (SMARTROUTER_RETENTION_DEDUPE_HOURS, wall
+    #: time: the marks bound Kafka replays and producer retries, not engine time)
+    marks: DropExpired
 
     async def __call__(self, intent: CampaignIntent, partition: int, offset: int) -> None:
         replay = await self.replay.records(partition)
@@ -112,11 +109,8 @@ class DecideStep:
                                      partition_share(campaign, self.partitions)))
         decision = planned.decision
         await self.emit("decisions", intent.customer_id, decision, source_offset=offset)
-        marked_at = self.wall()
-        self.decided_intents[intent.intent_id] = {**stamp(partition, marked_at),
-                                                  "offset": offset}
-        if self.marks is not None:
-            self.marks.written(partition, intent.intent_id, marked_at)
+        self.decided_intents[intent.intent_id] = {
+            **self.marks.stamp(partition, intent.intent_id), "offset": offset}
         # Its send is scheduled below, in this call: nothing to restore, so no copy is kept.
         self.replay.remember(partition, intent.intent_id, REMEMBERED)
         if decision.action != Action.SEND:

@@ -42,7 +42,7 @@ class DropExpired:
     table: Table
     ttl_s: float
     wall: Callable[[], float]
-    #: the table's entries by when they may be dropped; writers ``add`` to it
+    #: the table's entries by when they may be dropped (fed by ``stamp``)
     index: DueIndex = field(default_factory=DueIndex)
 
     def __call__(self, partition: int) -> int:
@@ -60,9 +60,12 @@ class DropExpired:
                 dropped += 1
         return dropped
 
-    def written(self, partition: int, key: str, at: float) -> None:
-        """An entry written at ``at`` (wall time) on ``partition``: due ``ttl_s`` later."""
+    def stamp(self, partition: int, key: str) -> dict:
+        """The fields to store with ``key``'s entry, written now on ``partition``; the entry
+        falls due ``ttl_s`` later."""
+        at = self.wall()
         self.index.add(partition, key, at + self.ttl_s)
+        return stamp(partition, at)
 
     @staticmethod
     def _owned(entry: dict | None, partition: int) -> bool:

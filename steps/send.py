@@ -67,7 +67,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from dataclasses import dataclass
 
 from smartrouter.adapters.senders.base import ErrorKind, Sender, SendError
@@ -83,7 +82,7 @@ from smartrouter.engine.budget import channel_cost
 from smartrouter.engine.clock import Clock
 from smartrouter.schemas.delivery import DeliveryEvent, DeliveryType
 from smartrouter.schemas.outbox import SendRequest
-from smartrouter.steps.expiry import DropExpired, stamp
+from smartrouter.steps.expiry import DropExpired
 from smartrouter.steps.holds import Holds
 from smartrouter.steps.ports import Lookup, ReplayReader, SourceRef, Table
 from smartrouter.steps.send_dedupe import Verdict, settled_before
@@ -123,11 +122,11 @@ class SendStep:
     """A batch of outbox records → provider calls and their outcomes. ``replay``: the
     ``send-attempts`` records written past the last commit, by key; ``message_index``: the
     provider message id → intent table the normalize agent reads, its entries dropped by
-    ``message_expiry`` (None: kept)."""
+    ``message_expiry``."""
 
     def __init__(self, *, path: SendPath, ledger: SendLedger, hooks: StreamHooks,
                  replay: ReplayReader, message_index: Table, campaign_configs: Lookup,
-                 clock: Clock, message_expiry: DropExpired | None = None) -> None:
+                 clock: Clock, message_expiry: DropExpired) -> None:
         self.path = path
         self.ledger = ledger
         self.hooks = hooks
@@ -250,13 +249,10 @@ class SendStep:
 
     def index_message(self, message_id: str, request: SendRequest, partition: int) -> None:
         """Where the provider's later events about ``message_id`` belong (normalize)."""
-        at = time.time()
         self.message_index[message_id] = {
             "intent_id": request.intent_id, "customer_id": request.customer_id,
             "campaign_id": request.campaign_id, "channel": str(request.channel),
-            **stamp(partition, at)}
-        if self.message_expiry is not None:
-            self.message_expiry.written(partition, message_id, at)
+            **self.message_expiry.stamp(partition, message_id)}
 
     async def deliver(self, sender: Sender, request: SendRequest, bucket: Prepaid,
                       partition: int) -> DeliveryEvent | Throttled:

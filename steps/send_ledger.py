@@ -7,7 +7,6 @@ relies on them being there after a crash (``steps.send`` says how they are read 
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import Literal
 
@@ -16,7 +15,7 @@ from smartrouter.engine.clock import Clock
 from smartrouter.schemas.common import Channel
 from smartrouter.schemas.delivery import DeliveryEvent, DeliveryType
 from smartrouter.schemas.outbox import SendAttempt, SendRequest
-from smartrouter.steps.expiry import DropExpired, stamp
+from smartrouter.steps.expiry import DropExpired
 from smartrouter.steps.ports import Emit, SourceRef, Table
 
 Phase = Literal["attempt", "done", "throttled", "requeued"]
@@ -36,8 +35,8 @@ class SendLedger:
     emit: Emit
     acked: Emit
     clock: Clock
-    #: drops send-log entries after SMARTROUTER_RETENTION_SEND_LOG_HOURS; None: kept
-    expiry: DropExpired | None = None
+    #: the send-log entries' expiry (SMARTROUTER_RETENTION_SEND_LOG_HOURS)
+    expiry: DropExpired
 
     async def finish(self, request: SendRequest, event: DeliveryEvent, source: SourceRef, *,
                      write_ahead: bool = False) -> None:
@@ -53,10 +52,8 @@ class SendLedger:
     def log(self, request: SendRequest, partition: int, entry: dict) -> None:
         """What this worker did with the send (``steps.send_dedupe`` reads it), stamped
         with the time and the outbox partition it was handled on, so it can expire."""
-        key, at = send_key(request), time.time()
-        self.send_log[key] = {**entry, **stamp(partition, at)}
-        if self.expiry is not None:
-            self.expiry.written(partition, key, at)
+        key = send_key(request)
+        self.send_log[key] = {**entry, **self.expiry.stamp(partition, key)}
 
     async def write_ahead(self, request: SendRequest, phase: Phase, event: DeliveryEvent | None,
                           source: SourceRef) -> None:

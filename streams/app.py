@@ -207,9 +207,11 @@ def _declare_topic(app: faust.App, settings: Settings, name: str) -> faust.Topic
 
 
 def _writer_table(app: faust.App, settings: Settings, writer: RecordWriter, name: str,
-                  help_text: str) -> WriterTable:
-    """A changelogged table of JSON dicts keyed by a string (customer_id, intent_id…)."""
-    table = WriterTable(
+                  help_text: str, kind: type[WriterChangelog] = WriterTable,
+                  **options: Any) -> Any:
+    """A changelogged table of JSON dicts keyed by a string (customer_id, intent_id…),
+    written through ``writer``."""
+    table = kind(  # type: ignore[call-arg]  # the faust table class mixed into ``kind``
         app,
         name=name,
         default=None,
@@ -219,6 +221,7 @@ def _writer_table(app: faust.App, settings: Settings, writer: RecordWriter, name
         # the changelog unchanged (faust would call Model.from_data on a value_type).
         schema=faust.Schema(key_serializer="json", value_serializer="json"),
         help=help_text,
+        **options,
     )
     table.writer = writer
     return app.tables.add(table)
@@ -249,19 +252,9 @@ def _record_writer(app: faust.App, settings: Settings) -> RecordWriter:
 
 def _global_table(app: faust.App, settings: Settings, writer: RecordWriter, name: str,
                   help_text: str) -> WriterGlobalTable:
-    table = WriterGlobalTable(
-        app,
-        name=name,
-        default=None,
-        beacon=app.tables.beacon,
-        partitions=settings.partitions,
-        standby_buffer_size=1,  # as app.GlobalTable: apply the other workers' writes at once
-        is_global=True,
-        schema=faust.Schema(key_serializer="json", value_serializer="json"),
-        help=help_text,
-    )
-    table.writer = writer
-    return app.tables.add(table)
+    """Every worker's full copy of a table (options as ``app.GlobalTable`` sets them)."""
+    return _writer_table(app, settings, writer, name, help_text, WriterGlobalTable,
+                         standby_buffer_size=1, is_global=True)
 
 
 def _view(app: faust.App, settings: Settings, table: Any) -> GlobalView:

@@ -123,12 +123,7 @@ class RecordWriter:
     async def _flush_for_acked(self) -> None:
         await asyncio.sleep(0)  # the other callers of this turn queue theirs first
         self._acked_flush = None
-        try:
-            await self.flush()
-        except Exception as exc:  # the callers hear it too: what they wrote is not acked
-            log.error("record flush failed (%s); the worker must recover", type(exc).__name__)
-            self._on_error(exc)
-            raise
+        await self._flush_logged(reraise=True)  # the callers hear a failure: not acked
 
     def _flush_soon(self) -> None:
         if self._timer is not None:
@@ -138,12 +133,14 @@ class RecordWriter:
         self._flushes.add(task)
         task.add_done_callback(self._flushes.discard)
 
-    async def _flush_logged(self) -> None:
+    async def _flush_logged(self, *, reraise: bool = False) -> None:
         try:
             await self.flush()
         except Exception as exc:  # noqa: BLE001 - the worker decides what a lost flush means
             log.error("record flush failed (%s); the worker must recover", type(exc).__name__)
             self._on_error(exc)
+            if reraise:
+                raise
 
     async def flush(self) -> None:
         """Send everything queued so far; return once the broker acknowledged it (and

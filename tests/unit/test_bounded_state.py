@@ -26,8 +26,7 @@ def test_marks_older_than_the_ttl_are_dropped_on_their_partition_only():
     assert drop(1) == 1
     assert set(table) == {"young", "other"}
     # A mark written after the index was built is dropped too, once its time has come.
-    table["new"] = mark(now[0])
-    drop.written(1, "new", now[0])
+    table["new"] = {**drop.stamp(1, "new"), "offset": 7}  # as decide writes a mark
     now[0] += 31 * DAY
     assert drop(1) == 2 and set(table) == {"other"}
     assert drop(2) == 1 and table == {}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 
 from smartrouter.engine.customer_state import apply_profile
@@ -27,12 +28,15 @@ def step(replay: Replay | None = None) -> DecideStep:
     profile = ProfileUpdate.model_validate({
         "type": "profile", "customer_id": "c-1",
         "contacts": {"sms": "+15550100001", "email": "a@example.com"}})
+    decided: dict = {}
     return DecideStep(
-        decided_intents={}, customers={"c-1": apply_profile(None, profile)}, campaign_spend={},
+        decided_intents=decided, customers={"c-1": apply_profile(None, profile)},
+        campaign_spend={},
         scheduled_sends={}, pending_outcomes={}, campaign_configs={}, models=Models(),
         replay=replay or Replay(), waiting_sends=DueIndex(), open_outcomes=DueIndex(),
         emit=Recorder(), clock=SettableClock(NOW).clock, partitions=4, outcome_window_s=3600,
-        senders=lambda channel: f"pool-{channel}")
+        senders=lambda channel: f"pool-{channel}",
+        marks=DropExpired(decided, ttl_s=30 * 86400.0, wall=time.time))
 
 
 async def test_a_new_intent_gets_one_decision_tied_to_its_offset_and_a_scheduled_send():
@@ -114,8 +118,7 @@ async def test_a_suppressed_intent_schedules_nothing():
 
 async def test_every_mark_is_indexed_for_dropping_after_the_dedupe_time():
     decide = step()
-    decide.wall = lambda: 1_000.0
-    decide.marks = DropExpired(decide.decided_intents, ttl_s=100.0, wall=decide.wall)
+    decide.marks = DropExpired(decide.decided_intents, ttl_s=100.0, wall=lambda: 1_000.0)
     decide.marks.index.build(PARTITION, [])
     await decide(intent(), PARTITION, 17)
     assert decide.decided_intents["i-1"]["at"] == 1_000.0

@@ -132,9 +132,11 @@ class Harness:
             path=SendPath(lambda _config: self.sender, {}, partitions=4,
                           load_config=lambda: config, rng=random.Random(7)),
             ledger=SendLedger(send_log=self.send_log, emit=self.emitted, acked=self.acked,
-                              clock=self.time.clock),
+                              clock=self.time.clock,
+                              expiry=DropExpired(self.send_log, ttl_s=DAY, wall=time.time)),
             hooks=self.hooks.stream_hooks(), replay=Replay({PARTITION: dict(replay or {})}),
-            message_index=self.message_index, campaign_configs={}, clock=self.time.clock)
+            message_index=self.message_index, campaign_configs={}, clock=self.time.clock,
+            message_expiry=DropExpired(self.message_index, ttl_s=DAY, wall=time.time))
 
     async def batch(self, *items: OutboxRecord) -> None:
         await self.step(list(items))
@@ -168,9 +170,7 @@ async def test_a_send_is_written_ahead_before_the_provider_call_and_done_after_i
 
 async def test_send_log_and_message_index_entries_expire_on_their_partition():
     run = Harness()
-    log_expiry = DropExpired(run.send_log, ttl_s=DAY, wall=time.time)
-    index_expiry = DropExpired(run.message_index, ttl_s=DAY, wall=time.time)
-    run.step.ledger.expiry, run.step.message_expiry = log_expiry, index_expiry
+    log_expiry, index_expiry = run.step.ledger.expiry, run.step.message_expiry
     log_expiry.index.build(PARTITION, [])
     index_expiry.index.build(PARTITION, [])
     await run.batch(record(10))
