@@ -84,7 +84,6 @@ class RecordWriter:
         self._lock = asyncio.Lock()
         self._timer: asyncio.TimerHandle | None = None
         self._flushes: set[asyncio.Task[None]] = set()
-        self._acked_flush: asyncio.Task[None] | None = None
         self._inflight: set[asyncio.Future[Any]] = set()
         self._producer: AIOKafkaProducer | None = None
         self._starting: asyncio.Task[AIOKafkaProducer] | None = None
@@ -110,21 +109,6 @@ class RecordWriter:
         elif self._timer is None:
             self._timer = asyncio.get_running_loop().call_later(self.linger_s, self._flush_soon)
 
-    async def put_acked(self, topic: str, partition: int, key: bytes | None,
-                        value: bytes | None, headers: Headers = None) -> None:
-        """Queue one record and return once the broker acknowledged it. Every caller of
-        one turn of the event loop shares one flush (the send path's write-ahead records
-        of a whole chunk: one flush, not one producer message and ack wait each)."""
-        self.put(topic, partition, key, value, headers)
-        if self._acked_flush is None:
-            self._acked_flush = asyncio.get_running_loop().create_task(self._flush_for_acked())
-        await asyncio.shield(self._acked_flush)
-
-    async def _flush_for_acked(self) -> None:
-        await asyncio.sleep(0)  # the other callers of this turn queue theirs first
-        self._acked_flush = None
-        await self._flush_logged(reraise=True)  # the callers hear a failure: not acked
-
     def _flush_soon(self) -> None:
         if self._timer is not None:
             self._timer.cancel()
@@ -133,14 +117,12 @@ class RecordWriter:
         self._flushes.add(task)
         task.add_done_callback(self._flushes.discard)
 
-    async def _flush_logged(self, *, reraise: bool = False) -> None:
+    async def _flush_logged(self) -> None:
         try:
             await self.flush()
         except Exception as exc:  # noqa: BLE001 - the worker decides what a lost flush means
             log.error("record flush failed (%s); the worker must recover", type(exc).__name__)
             self._on_error(exc)
-            if reraise:
-                raise
 
     async def flush(self) -> None:
         """Send everything queued so far; return once the broker acknowledged it (and

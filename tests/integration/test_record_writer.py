@@ -105,27 +105,3 @@ def test_values_are_json_that_faust_reads_back():
     # JSON has no infinity: null, as pydantic's JSON mode writes it.
     assert json.loads(encode_value({"x": float("inf")})) == {"x": None}
 
-
-async def acked_scenario(bootstrap: str) -> dict:
-    topic = await _topic(bootstrap, partitions=1)
-    flushes: list[int] = []
-    writer = RecordWriter(bootstrap, linger_s=30.0, max_records=1000, current=lambda: None,
-                          pin=lambda e: None, unpin=lambda e: None, on_error=lambda exc: None)
-    real_flush = writer.flush
-
-    async def counted_flush() -> None:
-        flushes.append(writer._count)
-        await real_flush()
-
-    writer.flush = counted_flush  # type: ignore[method-assign]
-    await asyncio.gather(*(writer.put_acked(topic, 0, f"k{n}".encode(), b"v") for n in range(50)))
-    acked_on_return = await _read(bootstrap, topic, 0, 50)
-    await writer.stop()
-    return {"flushes": flushes, "read": len(acked_on_return)}
-
-
-def test_acked_writes_of_one_turn_share_one_flush_and_are_on_the_broker_on_return(
-        smartrouter_broker):
-    got = asyncio.run(acked_scenario(smartrouter_broker.bootstrap))
-    assert got["read"] == 50
-    assert got["flushes"][0] == 50, f"the 50 acked writes were not flushed together: {got}"
