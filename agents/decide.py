@@ -1,5 +1,8 @@
 """decide: exactly one Decision per valid intent, through crashes and restarts.
 
+Two ways in (``SMARTROUTER_DECIDE_PATH``): a Faust agent, or the batched intake of
+``streams.decide_service``; both hand each valid intent to the same step.
+
 Wiring only: the step (dedupe, replay zone, the decision and its scheduled send) is
 ``smartrouter.steps.decide``; the replay zone is read back per partition
 (``streams.partitions``).
@@ -26,6 +29,7 @@ from smartrouter.streams.app import (
     topics,
 )
 from smartrouter.streams.codec import Source
+from smartrouter.streams.decide_service import serve_batched
 from smartrouter.streams.due import open_outcomes, waiting_sends
 from smartrouter.streams.expiries import decided_intents_expiry
 from smartrouter.streams.partitions import decisions_replay
@@ -48,10 +52,16 @@ async def handle_intent(intent: CampaignIntent, source: Source) -> None:
     await decide(intent, source.partition, source.offset)
 
 
-@app.agent(topics["intents"])
-async def decide_intents(stream):  # type: ignore[no-untyped-def]  # faust agent signature
-    await run_validated(
-        stream, INTENT, handle_intent, topics,
-        key_field="customer_id", partitions=settings.partitions, gaps=gap_guard(settings),
-        ready=campaign_configs.wait_ready,
-    )  # fmt: skip
+if settings.decide_path == "agent":
+
+    @app.agent(topics["intents"])
+    async def decide_intents(stream):  # type: ignore[no-untyped-def]  # faust agent signature
+        await run_validated(
+            stream, INTENT, handle_intent, topics,
+            key_field="customer_id", partitions=settings.partitions,
+            gaps=gap_guard(settings), ready=campaign_configs.wait_ready,
+        )  # fmt: skip
+
+else:  # "batched": the worker's own consumer, in batches (streams.decide_service)
+    serve_batched("intents", INTENT, handle_intent, key_field="customer_id",
+                  ready=campaign_configs.wait_ready)

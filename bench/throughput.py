@@ -2,7 +2,8 @@
 for 1 and 2 worker processes, next to a raw aiokafka passthrough on the same broker.
 
     .venv/bin/python bench/throughput.py [--workers 1 2] [--customers 5000] [--intents 20000]
-        [--load 0.6] [--latency-s 15] [--partitions 4] [--json PATH]
+        [--load 0.6] [--latency-s 15] [--partitions 4] [--decide-path agent batched]
+        [--json PATH]
 
 Per worker count, on one embedded broker (memory://), with a fresh topic prefix each:
 
@@ -152,7 +153,8 @@ def measure(broker_url: str, broker_pid: int | None, workers: int,
     bootstrap = broker_url.removeprefix("kafka://")
     group = f"{prefix}smartrouter"
     topic = f"{prefix}{{}}".format
-    out: dict[str, Any] = {"workers": workers, "partitions": args.partitions,
+    out: dict[str, Any] = {"workers": workers, "decide_path": os.environ["SMARTROUTER_DECIDE_PATH"],
+                           "partitions": args.partitions,
                            "customers": args.customers, "intents": args.intents}
     try:
         started = time.perf_counter()
@@ -290,11 +292,13 @@ def measure(broker_url: str, broker_pid: int | None, workers: int,
 
 
 def print_table(runs: list[dict[str, Any]]) -> None:
-    table = Table("workers", "engine intents/s", "passthrough/s", "engine ÷ passthrough",
-                  "offered /s", "p50 ms", "p99 ms", "max ms", "worker CPU %",
+    table = Table("workers", "decide path", "engine intents/s", "passthrough/s",
+                  "engine ÷ passthrough", "offered /s", "p50 ms", "p99 ms", "max ms",
+                  "worker CPU %",
                   title="produce → decision (embedded broker, memory://)")
     for run in runs:
-        table.add_row(str(run["workers"]), f"{run['engine_intents_per_s']:,.0f}",
+        table.add_row(str(run["workers"]), run["decide_path"],
+                      f"{run['engine_intents_per_s']:,.0f}",
                       f"{run['passthrough_per_s']:,.0f}",
                       f"{run['engine_share_of_passthrough']:.1%}",
                       f"{run['offered_per_s']:,.0f}", f"{run['p50_ms']:.0f}",
@@ -306,7 +310,7 @@ def print_table(runs: list[dict[str, Any]]) -> None:
                            f"p99 {p['p99_ms']:,.0f} ms (sustained {p['sustained_per_s']:,.0f}/s,"
                            f" {p['worker_cpu_ms_per_intent']:.2f} ms CPU/intent)"
                            for p in run["latency"])
-        console.print(f"{run['workers']} worker(s): backlog drained at "
+        console.print(f"{run['workers']} worker(s), {run['decide_path']} path: backlog drained at "
                       f"{run['engine_wall_per_s']:,.0f}/s by the wall clock, "
                       f"{run['worker_cpu_ms_per_intent']:.2f} ms of worker CPU and "
                       f"{run['broker_cpu_us_per_intent'] / 1000:.2f} ms of broker CPU per intent; "
@@ -333,6 +337,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--limit-s", type=float, default=300.0,
                         help="bound on every wait (load, drain, read-back)")
+    parser.add_argument("--decide-path", nargs="+", choices=["agent", "batched"],
+                        default=[os.environ.get("SMARTROUTER_DECIDE_PATH", "agent")],
+                        help="measure each worker count with each decide path, alternating"
+                             " (SMARTROUTER_DECIDE_PATH; the comparison in one run)")
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args(argv)
     # Workers inherit the environment: quiet logs, and the guardrail backend this bench names.
@@ -345,7 +353,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     started = time.perf_counter()
     with embedded_broker() as broker:
         for workers in args.workers:
-            runs.append(measure(broker.url, broker.pid, workers, args))
+            for path in args.decide_path:
+                os.environ["SMARTROUTER_DECIDE_PATH"] = path  # the workers inherit it
+                runs.append(measure(broker.url, broker.pid, workers, args))
     print_table(runs)
     best = max(runs, key=lambda r: r["engine_intents_per_s"])
     figures = {**{k: best[k] for k in ("engine_intents_per_s", "passthrough_per_s", "p50_ms",

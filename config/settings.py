@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlparse
 
 from pydantic import AliasChoices, AwareDatetime, Field, field_validator, model_validator
@@ -82,6 +82,17 @@ class Settings(BaseSettings):
     record_batch_max: int = Field(
         default=2000, ge=1, le=1_000_000,
         description="…or how many records it gathers, whichever comes first.",
+    )
+    decide_path: Literal["agent", "batched"] = Field(
+        default="agent",
+        description="How the worker consumes intents: 'agent', a Faust agent one message at"
+        " a time (the proven path); 'batched', its own consumer in batches of up to"
+        " decide_batch_max, one flush and one commit per batch (streams.decide_service,"
+        " docs/architecture.md).",
+    )
+    decide_batch_max: int = Field(
+        default=500, ge=1, le=100_000,
+        description="The most intents the batched decide path takes in one batch.",
     )
     log_level: str = Field(default="info")
     input_horizon_days: float = Field(
@@ -174,6 +185,16 @@ class Settings(BaseSettings):
     def topic(self, name: str) -> str:
         """The full topic name for a logical topic (``intents`` → ``<prefix>intents``)."""
         return f"{self.topic_prefix}{name}"
+
+    def group_of(self, name: str) -> str:
+        """The consumer group that commits the worker's progress on a logical topic: the
+        Faust app's, except ``intents`` on the batched decide path (its own consumer)."""
+        return consumer_group(self.app_id, name, self.decide_path)
+
+
+def consumer_group(app_id: str, topic: str, decide_path: str) -> str:
+    """``Settings.group_of`` for callers that hold only the app id and the path."""
+    return f"{app_id}-decide" if topic == "intents" and decide_path == "batched" else app_id
 
 
 def bootstrap_servers(url: str) -> list[str]:

@@ -11,6 +11,7 @@ after ``configure``. Using a name before ``configure`` raises, naming the fix.
 from __future__ import annotations
 
 import asyncio
+from contextvars import ContextVar
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -50,8 +51,18 @@ class WriterChangelog:
                         encode_key(key), None, coalesce=True)
 
 
+#: The partition whose record a service outside Faust's streams is handling (the batched
+#: decide path): a partitioned table's writes go to it, as they go to the partition of
+#: Faust's current event inside an agent.
+handled_partition: ContextVar[int | None] = ContextVar("handled_partition", default=None)
+
+
 class WriterTable(WriterChangelog, faust.Table):
     """A partitioned table written through the RecordWriter."""
+
+    def partition_for_key(self, key: Any) -> int | None:
+        partition = handled_partition.get()
+        return super().partition_for_key(key) if partition is None else partition
 
 
 class WriterGlobalTable(WriterChangelog, faust.GlobalTable):

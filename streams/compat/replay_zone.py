@@ -110,7 +110,8 @@ async def replayed_records(settings: Any, partition: int, input_topic: str, outp
     if settings.topic(output_topic) not in existing:  # never written: nothing to read back
         return {}
     tp = TopicPartition(settings.topic(input_topic), partition)
-    committed = await committed_offsets(settings.bootstrap, settings.app_id, [tp])
+    committed = await committed_offsets(settings.bootstrap, settings.group_of(input_topic),
+                                        [tp])
     return await records_written_since(settings.bootstrap, settings.topic(output_topic),
                                        partition, committed[tp], id_field,
                                        highwater_source=settings.compat.highwater_source)
