@@ -60,6 +60,7 @@ from bench._common import (  # noqa: E402
     wait_for_total,
     write_json,
 )
+from smartrouter.config.settings import default_decide_path  # noqa: E402
 from smartrouter.local.broker import embedded_broker, free_port  # noqa: E402
 from smartrouter.local.supervisor import Stack  # noqa: E402
 from smartrouter.streams.lag import wait_caught_up  # noqa: E402
@@ -338,7 +339,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--limit-s", type=float, default=300.0,
                         help="bound on every wait (load, drain, read-back)")
     parser.add_argument("--decide-path", nargs="+", choices=["agent", "batched"],
-                        default=[os.environ.get("SMARTROUTER_DECIDE_PATH", "agent")],
+                        default=[default_decide_path()],
                         help="measure each worker count with each decide path, alternating"
                              " (SMARTROUTER_DECIDE_PATH; the comparison in one run)")
     parser.add_argument("--json", type=Path, default=None)

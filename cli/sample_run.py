@@ -83,8 +83,8 @@ def run_sample(settings: Settings, examples: Path, *, workers: int,
             if bad.is_file():
                 bad_sent, _ = _send_file(settings, bootstrap, "intents", bad, validate=False)
                 intents_sent += bad_sent
-            asyncio.run(wait_caught_up(bootstrap, group, [settings.topic("intents")],
-                                       settings.partitions))
+            asyncio.run(wait_caught_up(bootstrap, settings.group_of("intents"),
+                                       [settings.topic("intents")], settings.partitions))
             decisions = asyncio.run(_read_all(bootstrap, settings.topic("decisions")))
             dead = asyncio.run(_read_all(bootstrap, settings.topic("dead-letters")))
         console.print(f"[green]✓[/green] {intents_sent} intents in, "

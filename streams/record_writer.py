@@ -54,6 +54,16 @@ def encode_value(value: Any) -> bytes | None:
     return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS)
 
 
+async def _acknowledged(earlier: asyncio.Future[None] | None,
+                        acks: list[asyncio.Future[Any]]) -> None:
+    """Return once ``earlier`` (the flush before) and ``acks`` are done; raise if either
+    failed."""
+    if earlier is not None:
+        await asyncio.shield(earlier)
+    if acks:
+        await asyncio.gather(*acks)
+
+
 class RecordWriter:
     """Batches, orders and acknowledges the worker's writes (the module docstring says how).
 
@@ -84,7 +94,10 @@ class RecordWriter:
         self._lock = asyncio.Lock()
         self._timer: asyncio.TimerHandle | None = None
         self._flushes: set[asyncio.Task[None]] = set()
-        self._inflight: set[asyncio.Future[Any]] = set()
+        #: done once the newest flush and every one before it are acknowledged: each flush
+        #: waits for its own records and the flush before it, not for every record in flight
+        #: (a gather over all of them per flush was quadratic under a batched intake)
+        self._acked: asyncio.Future[None] | None = None
         self._producer: AIOKafkaProducer | None = None
         self._starting: asyncio.Task[AIOKafkaProducer] | None = None
         #: records handed to the producer
@@ -141,12 +154,10 @@ class RecordWriter:
                         acks.append(await producer.send(topic, value, key=key,
                                                         partition=partition, headers=headers))
                 self.records_sent += len(acks)
-            self._inflight.update(acks)
-            earlier = list(self._inflight)
-        try:
-            await asyncio.gather(*earlier)
-        finally:
-            self._inflight.difference_update(acks)
+            if acks or self._acked is None:
+                self._acked = asyncio.ensure_future(_acknowledged(self._acked, acks))
+            acked = self._acked
+        await asyncio.shield(acked)
         for event in pinned.values():
             self._unpin(event)
 
