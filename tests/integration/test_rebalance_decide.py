@@ -25,23 +25,27 @@ from smartrouter.testing.plugin import StackHandle, running_stack
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
-CUSTOMERS = [f"rb-{i:04d}" for i in range(800)]
-ROUNDS = 10  # intents per customer, produced over ~FEED_S seconds
-FEED_S = 40.0
+CUSTOMERS = [f"rb-{i:03d}" for i in range(400)]
+CHUNK = 20  # intents per produce call
+PACE_S = 0.1  # between produce calls: ~200 intents/s offered, whatever the workers do
+AFTER_LAST_CHANGE = 30  # chunks still produced once the last worker is back
+MAX_CHUNKS = 2500  # the bound: 50,000 intents, ~4 min of feed
 
 
-def _feed(stack: StackHandle, stop: threading.Event, produced: list[str]) -> None:
-    """Produce ROUNDS intents per customer in small chunks, spread over FEED_S seconds."""
-    chunk = 50
-    batches = [[intent(f"r{r}-{c}", c) for c in CUSTOMERS[i:i + chunk]]
-               for r in range(ROUNDS) for i in range(0, len(CUSTOMERS), chunk)]
-    pause = FEED_S / len(batches)
-    for batch in batches:
-        if stop.is_set():
-            return
+def _feed(stack: StackHandle, done_changing: threading.Event, produced: list[str]) -> None:
+    """Produce intents in small chunks until AFTER_LAST_CHANGE chunks after
+    ``done_changing`` (or MAX_CHUNKS): the rebalances all happen while intents flow, on a
+    fast or a slow machine alike."""
+    after = 0
+    for n in range(MAX_CHUNKS):
+        batch = [intent(f"f{n}-{c}", c) for c in CUSTOMERS[(n * CHUNK) % len(CUSTOMERS):][:CHUNK]]
         stack.produce("intents", batch)
         produced.extend(i["intent_id"] for i in batch)
-        time.sleep(pause)  # pacing the producer, not waiting for a condition
+        if done_changing.is_set():
+            after += 1
+            if after >= AFTER_LAST_CHANGE:
+                return
+        time.sleep(PACE_S)  # pacing the producer, not waiting for a condition
 
 
 @pytest.mark.parametrize("path", ["batched", "agent"])
@@ -60,8 +64,9 @@ def test_exactly_one_decision_while_workers_join_leave_and_die(smartrouter_broke
         first.produce("customer-updates", [profile(c, email=f"{c}@example.com")
                                            for c in CUSTOMERS])
         first.wait_processed("customer-updates", timeout_s=120)
-        stop, produced = threading.Event(), []
-        feeder = threading.Thread(target=_feed, args=(first, stop, produced), daemon=True)
+        done_changing, produced = threading.Event(), []
+        feeder = threading.Thread(target=_feed, args=(first, done_changing, produced),
+                                  daemon=True)
         feeder.start()
         try:
             second = another("w2")  # joins while intents flow
@@ -69,17 +74,15 @@ def test_exactly_one_decision_while_workers_join_leave_and_die(smartrouter_broke
             third = another("w3")  # joins
             second.kill_worker()  # kill -9: its batch in progress is not committed
             second.start_worker()  # comes back
-            midway = len(produced)
         finally:
-            feeder.join(timeout=FEED_S * 4)
-            stop.set()
-        third.wait_processed("intents", timeout_s=240)
+            done_changing.set()
+            feeder.join(timeout=MAX_CHUNKS * PACE_S * 2)
+        assert not feeder.is_alive(), "the feed did not end"
+        third.wait_processed("intents", timeout_s=300)
         decisions = third.read("decisions")
 
-    assert midway < len(produced), "the feed ended before the last worker came back"
     counts = Counter(d["intent_id"] for d in decisions)
     missing = set(produced) - counts.keys()
     doubled = {i: n for i, n in counts.items() if n > 1}
     assert not missing, f"{len(missing)} intents without a decision, e.g. {sorted(missing)[:5]}"
     assert not doubled, f"{len(doubled)} intents decided twice, e.g. {list(doubled.items())[:5]}"
-    assert len(produced) == ROUNDS * len(CUSTOMERS)
