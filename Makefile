@@ -12,7 +12,7 @@ EMBED  := $(VENV)/.embeddings-stamp
 JOBS   ?= 3
 PYTEST := $(BIN)/pytest -q -p no:cacheprovider -n $(JOBS)
 
-.PHONY: demo test check lint schemas bench clean
+.PHONY: demo test soak check lint schemas bench clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is required"'
@@ -33,7 +33,11 @@ $(EMBED): $(STAMP)
 test: $(EMBED)
 	$(BIN)/ruff check .
 	$(BIN)/smartrouter schema check docs/schemas
-	$(PYTEST) --dist loadfile --no-loadscope-reorder --durations=25
+	$(PYTEST) -m "not soak" --dist loadfile --no-loadscope-reorder --durations=25
+
+## soak: the long fault runs make test leaves out for time (CI has 12 minutes)
+soak: $(EMBED)
+	$(PYTEST) -m soak --durations=10
 
 ## check: the fast inner loop (< 2 min): lint, contracts, the tests that need no broker, no torch
 check: $(STAMP)

@@ -1,7 +1,7 @@
 """decide: exactly one Decision per valid intent, through crashes and restarts.
 
-Two ways in (``SMARTROUTER_DECIDE_PATH``): a Faust agent, or the batched intake of
-``streams.decide_service``; both hand each valid intent to the same step.
+Two ways in (``SMARTROUTER_INTAKE``): the batched intake of ``streams.batched_intake``
+(the default) or a Faust agent; both hand each valid intent to the same step.
 
 Wiring only: the step (dedupe, replay zone, the decision and its scheduled send) is
 ``smartrouter.steps.decide``; the replay zone is read back per partition
@@ -28,8 +28,8 @@ from smartrouter.streams.app import (
     settings,
     topics,
 )
+from smartrouter.streams.batched_intake import serve_batched
 from smartrouter.streams.codec import Source
-from smartrouter.streams.decide_service import serve_batched
 from smartrouter.streams.due import open_outcomes, waiting_sends
 from smartrouter.streams.expiries import decided_intents_expiry
 from smartrouter.streams.partitions import decisions_replay
@@ -52,7 +52,7 @@ async def handle_intent(intent: CampaignIntent, source: Source) -> None:
     await decide(intent, source.partition, source.offset)
 
 
-if settings.decide_path == "agent":
+if settings.intake == "agent":
 
     @app.agent(topics["intents"])
     async def decide_intents(stream):  # type: ignore[no-untyped-def]  # faust agent signature
@@ -62,6 +62,6 @@ if settings.decide_path == "agent":
             gaps=gap_guard(settings), ready=campaign_configs.wait_ready,
         )  # fmt: skip
 
-else:  # "batched": the worker's own consumer, in batches (streams.decide_service)
+else:  # "batched": the worker's own consumer, in batches (streams.batched_intake)
     serve_batched("intents", INTENT, handle_intent, key_field="customer_id",
                   ready=campaign_configs.wait_ready)

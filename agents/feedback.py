@@ -19,6 +19,7 @@ from smartrouter.streams.app import (
     settings,
     topics,
 )
+from smartrouter.streams.batched_intake import serve_batched
 from smartrouter.streams.codec import Source
 from smartrouter.streams.pipeline import gap_guard, run_validated
 
@@ -33,9 +34,15 @@ async def handle_delivery(event: DeliveryEvent, source: Source) -> None:
     learn(event, source.partition)
 
 
-@app.agent(topics["delivery"])
-async def learn_from_delivery(stream):  # type: ignore[no-untyped-def]  # faust agent
-    await run_validated(
-        stream, DELIVERY, handle_delivery, topics,
-        key_field="customer_id", partitions=settings.partitions, gaps=gap_guard(settings),
-    )  # fmt: skip
+if settings.intake == "agent":
+
+    @app.agent(topics["delivery"])
+    async def learn_from_delivery(stream):  # type: ignore[no-untyped-def]  # faust agent
+        await run_validated(
+            stream, DELIVERY, handle_delivery, topics,
+            key_field="customer_id", partitions=settings.partitions,
+            gaps=gap_guard(settings),
+        )  # fmt: skip
+
+else:  # "batched": the worker's own consumer, in batches (streams.batched_intake)
+    serve_batched("delivery", DELIVERY, handle_delivery, key_field="customer_id")

@@ -2,7 +2,7 @@
 for 1 and 2 worker processes, next to a raw aiokafka passthrough on the same broker.
 
     .venv/bin/python bench/throughput.py [--workers 1 2] [--customers 5000] [--intents 20000]
-        [--load 0.6] [--latency-s 15] [--partitions 4] [--decide-path agent batched]
+        [--load 0.6] [--latency-s 15] [--partitions 4] [--intake agent batched]
         [--json PATH]
 
 Per worker count, on one embedded broker (memory://), with a fresh topic prefix each:
@@ -60,7 +60,7 @@ from bench._common import (  # noqa: E402
     wait_for_total,
     write_json,
 )
-from smartrouter.config.settings import default_decide_path  # noqa: E402
+from smartrouter.config.settings import default_intake  # noqa: E402
 from smartrouter.local.broker import embedded_broker, free_port  # noqa: E402
 from smartrouter.local.supervisor import Stack  # noqa: E402
 from smartrouter.streams.lag import wait_caught_up  # noqa: E402
@@ -154,7 +154,7 @@ def measure(broker_url: str, broker_pid: int | None, workers: int,
     bootstrap = broker_url.removeprefix("kafka://")
     group = f"{prefix}smartrouter"
     topic = f"{prefix}{{}}".format
-    out: dict[str, Any] = {"workers": workers, "decide_path": os.environ["SMARTROUTER_DECIDE_PATH"],
+    out: dict[str, Any] = {"workers": workers, "intake": os.environ["SMARTROUTER_INTAKE"],
                            "partitions": args.partitions,
                            "customers": args.customers, "intents": args.intents}
     try:
@@ -298,7 +298,7 @@ def print_table(runs: list[dict[str, Any]]) -> None:
                   "worker CPU %",
                   title="produce → decision (embedded broker, memory://)")
     for run in runs:
-        table.add_row(str(run["workers"]), run["decide_path"],
+        table.add_row(str(run["workers"]), run["intake"],
                       f"{run['engine_intents_per_s']:,.0f}",
                       f"{run['passthrough_per_s']:,.0f}",
                       f"{run['engine_share_of_passthrough']:.1%}",
@@ -311,7 +311,7 @@ def print_table(runs: list[dict[str, Any]]) -> None:
                            f"p99 {p['p99_ms']:,.0f} ms (sustained {p['sustained_per_s']:,.0f}/s,"
                            f" {p['worker_cpu_ms_per_intent']:.2f} ms CPU/intent)"
                            for p in run["latency"])
-        console.print(f"{run['workers']} worker(s), {run['decide_path']} path: backlog drained at "
+        console.print(f"{run['workers']} worker(s), {run['intake']} path: backlog drained at "
                       f"{run['engine_wall_per_s']:,.0f}/s by the wall clock, "
                       f"{run['worker_cpu_ms_per_intent']:.2f} ms of worker CPU and "
                       f"{run['broker_cpu_us_per_intent'] / 1000:.2f} ms of broker CPU per intent; "
@@ -338,10 +338,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--limit-s", type=float, default=300.0,
                         help="bound on every wait (load, drain, read-back)")
-    parser.add_argument("--decide-path", nargs="+", choices=["agent", "batched"],
-                        default=[default_decide_path()],
+    parser.add_argument("--intake", nargs="+", choices=["agent", "batched"],
+                        default=[default_intake()],
                         help="measure each worker count with each decide path, alternating"
-                             " (SMARTROUTER_DECIDE_PATH; the comparison in one run)")
+                             " (SMARTROUTER_INTAKE; the comparison in one run)")
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args(argv)
     # Workers inherit the environment: quiet logs, and the guardrail backend this bench names.
@@ -354,8 +354,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     started = time.perf_counter()
     with embedded_broker() as broker:
         for workers in args.workers:
-            for path in args.decide_path:
-                os.environ["SMARTROUTER_DECIDE_PATH"] = path  # the workers inherit it
+            for path in args.intake:
+                os.environ["SMARTROUTER_INTAKE"] = path  # the workers inherit it
                 runs.append(measure(broker.url, broker.pid, workers, args))
     print_table(runs)
     best = max(runs, key=lambda r: r["engine_intents_per_s"])

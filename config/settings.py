@@ -83,16 +83,17 @@ class Settings(BaseSettings):
         default=2000, ge=1, le=1_000_000,
         description="…or how many records it gathers, whichever comes first.",
     )
-    decide_path: Literal["agent", "batched"] = Field(
+    intake: Literal["agent", "batched"] = Field(
         default="batched",
-        description="How the worker consumes intents: 'batched', its own consumer in batches"
-        " of up to decide_batch_max, one flush and one commit per batch (streams.decide_service;"
-        " 2.8x the intents per second of the agent path, docs/perf.md); 'agent', a Faust agent"
-        " one message at a time (the path before issue 15, kept as a fallback).",
+        description="How the worker consumes intents (decide) and delivery events (feedback):"
+        " 'batched', a consumer of its own per topic in batches of up to intake_batch_max, one"
+        " flush and one commit per batch (streams.batched_intake; 2.8x the intents per second"
+        " of the agent path, docs/perf.md); 'agent', Faust agents one message at a time (the"
+        " path before issue 15, kept as a fallback).",
     )
-    decide_batch_max: int = Field(
+    intake_batch_max: int = Field(
         default=500, ge=1, le=100_000,
-        description="The most intents the batched decide path takes in one batch.",
+        description="The most records a batched intake takes in one batch.",
     )
     log_level: str = Field(default="info")
     input_horizon_days: float = Field(
@@ -188,19 +189,25 @@ class Settings(BaseSettings):
 
     def group_of(self, name: str) -> str:
         """The consumer group that commits the worker's progress on a logical topic: the
-        Faust app's, except ``intents`` on the batched decide path (its own consumer)."""
-        return consumer_group(self.app_id, name, self.decide_path)
+        Faust app's, except the topics of the batched intakes (a consumer each)."""
+        return consumer_group(self.app_id, name, self.intake)
 
 
-def default_decide_path() -> str:
-    """The decide path a worker started from this environment takes (for launchers and
-    tests that wait on its consumer group)."""
-    return Settings().decide_path
+#: Logical topic → the consumer group suffix of its batched intake (``intake=batched``).
+BATCHED_INTAKES = {"intents": "decide", "delivery": "feedback"}
 
 
-def consumer_group(app_id: str, topic: str, decide_path: str) -> str:
-    """``Settings.group_of`` for callers that hold only the app id and the path."""
-    return f"{app_id}-decide" if topic == "intents" and decide_path == "batched" else app_id
+def default_intake() -> str:
+    """The intake a worker started from this environment uses (for launchers and tests
+    that wait on its consumer groups)."""
+    return Settings().intake
+
+
+def consumer_group(app_id: str, topic: str, intake: str) -> str:
+    """``Settings.group_of`` for callers that hold only the app id and the intake."""
+    if intake == "batched" and topic in BATCHED_INTAKES:
+        return f"{app_id}-{BATCHED_INTAKES[topic]}"
+    return app_id
 
 
 def bootstrap_servers(url: str) -> list[str]:

@@ -172,10 +172,10 @@ class StackHandle:
 
     def wait_processed(self, *topics: str, timeout_s: float = 60.0) -> None:
         """Block until the worker's group has committed everything in ``topics``."""
-        from smartrouter.config.settings import consumer_group, default_decide_path
+        from smartrouter.config.settings import consumer_group, default_intake
         from smartrouter.streams.lag import wait_caught_up
 
-        path = self.extra_env.get("SMARTROUTER_DECIDE_PATH", default_decide_path())
+        path = self.extra_env.get("SMARTROUTER_INTAKE", default_intake())
         for name in topics:
             asyncio.run(wait_caught_up(self.bootstrap, consumer_group(self.group_id, name, path),
                                        [self.topic(name)], self.partitions,

@@ -2,9 +2,10 @@
 
 Intents flow without a pause while, one after the other, a second worker joins, the first
 leaves (SIGTERM), a third joins, the second is killed (kill -9) and comes back. Afterwards
-every intent has exactly one decision on `decisions`.
+every intent has exactly one decision on `decisions`. The default intake runs in
+`make test`; the agent intake (the fallback) in `make soak`, for CI's time budget.
 
-The batched decide path (streams.decide_service) gives its partitions up inside Faust's
+The batched decide path (streams.batched_intake) gives its partitions up inside Faust's
 revocation, once its batch in progress is flushed and committed, and takes the new ones
 from their committed offsets once Faust has recovered their tables; a killed worker's
 uncommitted batch is decided again by the next owner, whose replay zone knows which of
@@ -48,10 +49,10 @@ def _feed(stack: StackHandle, done_changing: threading.Event, produced: list[str
         time.sleep(PACE_S)  # pacing the producer, not waiting for a condition
 
 
-@pytest.mark.parametrize("path", ["batched", "agent"])
+@pytest.mark.parametrize("path", ["batched", pytest.param("agent", marks=pytest.mark.soak)])
 def test_exactly_one_decision_while_workers_join_leave_and_die(smartrouter_broker, tmp_path,
                                                               path):
-    env = {"SMARTROUTER_DECIDE_PATH": path}
+    env = {"SMARTROUTER_INTAKE": path}
     with contextlib.ExitStack() as workers:
         first = workers.enter_context(running_stack(
             smartrouter_broker, data_dir=tmp_path / "w1", extra_env=env))

@@ -25,7 +25,7 @@ from collections.abc import Callable
 import pytest
 from aiokafka import AIOKafkaProducer, TopicPartition
 
-from smartrouter.config.settings import consumer_group, default_decide_path
+from smartrouter.config.settings import consumer_group, default_intake
 from smartrouter.local.broker import free_port
 from smartrouter.streams.clients import produce, read_topic
 from smartrouter.streams.compat.highwater import fetch_highwaters
@@ -229,7 +229,7 @@ def test_up_restarts_a_killed_worker_and_every_intent_is_decided_once(tmp_path):
                             f"e.g. {missing()[:10]}; console:\n{printed()}"),
                    timeout_s=300, poll_s=1.0)
         # Everything committed, so no replay can still add a duplicate; then count.
-        intents_group = consumer_group(GROUP, "intents", default_decide_path())
+        intents_group = consumer_group(GROUP, "intents", default_intake())
         asyncio.run(wait_caught_up(bootstrap, intents_group, ["intents"], PARTITIONS,
                                    timeout_s=180))
         counts = decided_ids(bootstrap)

@@ -1,14 +1,16 @@
-"""The batched decide path (``SMARTROUTER_DECIDE_PATH=batched``): the worker's own consumer
-takes intents in batches, instead of a Faust agent taking them one message at a time.
+"""Batched intakes (``SMARTROUTER_INTAKE=batched``, the default): the worker's own consumer
+takes `intents` (decide) and `delivery` (feedback) in batches, instead of a Faust agent taking
+them one message at a time.
 
-Why: a Faust agent pays Faust's per-message machinery for every intent (its conductor,
-the agent's queue, an event, an acknowledgement, a commit bookkeeping), ~65–70 µs more
-than a plain aiokafka consumer (docs/perf.md). Here a batch costs one ``getmany``, one
-RecordWriter flush and one offset commit.
+Why: a Faust agent pays Faust's per-message machinery for every record (its conductor, the
+agent's queue, an event, an acknowledgement, the commit bookkeeping), ~65–70 µs more than a
+plain aiokafka consumer, and with it the decide path used 2.8× the worker CPU per intent
+(docs/perf.md). Here a batch costs one ``getmany``, one RecordWriter flush and one offset
+commit.
 
 How, with the agent path's guarantee (exactly one decision per intent, through kill -9):
 
-* **Which partitions.** The ``intents`` partitions whose customer tables this worker owns
+* **Which partitions.** The partitions whose customer tables this worker owns
   (co-partitioned), taken once Faust has recovered them (``on_rebalance_complete``) and
   given up while Faust revokes them: its ``on_partitions_revoked`` waits for the batch in
   progress, its flush and its commit.
@@ -18,10 +20,12 @@ How, with the agent path's guarantee (exactly one decision per intent, through k
   partition (``streams.app.handled_partition``). Then the writer's flush, then the
   commit: nothing is committed before what it wrote is on the broker.
 * **After a crash** the uncommitted input is handled again; the decide step's replay zone
-  reads this path's group (``Settings.group_of``) to know which decisions already exist.
-* **Offsets** are committed in the group ``<app_id>-decide``; where it has none, the
-  Faust group's (the agent path's) are the start, so switching paths neither skips nor
-  repeats intents.
+  reads the intake's group (``Settings.group_of``) to know which decisions already exist;
+  feedback stays at-least-once as on the agent path (``steps.feedback``: a send is settled
+  once, an outcome learned once, since its pending entry is gone after).
+* **Offsets** are committed in a group of the intake's own (``<app_id>-decide``,
+  ``<app_id>-feedback``); where it has none, the Faust group's (the agent path's) are the
+  start, so switching paths neither skips nor repeats records.
 """
 
 from __future__ import annotations
@@ -69,7 +73,8 @@ class BatchedIntake(Service):
 
     def __init__(self, *, app: Any, topic: str, group_id: str, fallback_group_id: str,
                  bootstrap: str, owned_from: str, handle: RecordHandler, writer: RecordWriter,
-                 partition_scope: Any, ready: Callable[[], Awaitable[None]], max_batch: int,
+                 partition_scope: Any, ready: Callable[[], Awaitable[None]] | None,
+                 max_batch: int,
                  fetch_max_wait_ms: int, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.app, self.topic, self.group_id = app, topic, group_id
@@ -138,7 +143,8 @@ class BatchedIntake(Service):
         log.info("batched intake of %s: partitions %s", self.topic, sorted(partitions))
 
     async def _consume(self) -> None:
-        await self.ready()
+        if self.ready is not None:
+            await self.ready()
         consumer = self._consumer
         assert consumer is not None
         while not self.should_stop:
@@ -175,7 +181,8 @@ class BatchedIntake(Service):
 
 
 def serve_batched(name: str, adapter: TypeAdapter[Any], handler: Handler[Any], *,
-                  key_field: str, ready: Callable[[], Awaitable[None]]) -> type[Service]:
+                  key_field: str, ready: Callable[[], Awaitable[None]] | None = None,
+                  ) -> type[Service]:
     """Start a BatchedIntake of the logical topic ``name`` with the app: the batched
     path's ``run_validated`` (the same decoding, dead letters and handler)."""
     from smartrouter.streams.app import app, customers, handled_partition, record_writer, settings
@@ -194,7 +201,7 @@ def serve_batched(name: str, adapter: TypeAdapter[Any], handler: Handler[Any], *
                 fallback_group_id=settings.app_id, bootstrap=settings.bootstrap,
                 owned_from=customers.changelog_topic.get_topic_name(), handle=handle,
                 writer=record_writer, partition_scope=handled_partition, ready=ready,
-                max_batch=settings.decide_batch_max,
+                max_batch=settings.intake_batch_max,
                 fetch_max_wait_ms=settings.compat.fetch_max_wait_ms, **kwargs)
 
     Intake.__name__ = f"BatchedIntake[{name}]"
