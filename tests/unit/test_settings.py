@@ -218,3 +218,13 @@ def test_no_raw_environment_reads_or_import_time_settings_outside_the_root():
                 if (raw.search(line) and not handed_to_child) or at_import.match(line):
                     found.append(f"{path.relative_to(root)}:{number}: {line.strip()}")
     assert not found, "\n".join(found)
+
+
+def test_each_batched_intake_commits_in_its_own_group():
+    batched = Settings.from_values({"topic_prefix": "p-"})
+    assert batched.intake == "batched"
+    assert batched.group_of("intents") == "p-smartrouter-decide"
+    assert batched.group_of("delivery") == "p-smartrouter-feedback"
+    assert batched.group_of("customer-updates") == "p-smartrouter"  # Faust's agents
+    agents = Settings.from_values({"topic_prefix": "p-", "intake": "agent"})
+    assert {agents.group_of(t) for t in ("intents", "delivery")} == {"p-smartrouter"}
