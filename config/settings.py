@@ -95,6 +95,12 @@ class Settings(BaseSettings):
         default=500, ge=1, le=100_000,
         description="The most records a batched intake takes in one batch.",
     )
+    fault_exit_after_intent_batches: int | None = Field(
+        default=None, ge=1,
+        description="Fault injection for tests, never for production: the intents intake"
+        " ends the process (exit code 137, like kill -9) after this many batches' flushes,"
+        " before their commit, the one crash window a kill from outside hardly hits.",
+    )
     log_level: str = Field(default="info")
     input_horizon_days: float = Field(
         default=30.0, gt=0, le=3660,

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -75,7 +76,8 @@ class BatchedIntake(Service):
                  bootstrap: str, owned_from: str, handle: RecordHandler, writer: RecordWriter,
                  partition_scope: Any, ready: Callable[[], Awaitable[None]] | None,
                  max_batch: int,
-                 fetch_max_wait_ms: int, **kwargs: Any) -> None:
+                 fetch_max_wait_ms: int, exit_after_batches: int | None = None,
+                 **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.app, self.topic, self.group_id = app, topic, group_id
         self.fallback_group_id, self.bootstrap = fallback_group_id, bootstrap
@@ -86,8 +88,11 @@ class BatchedIntake(Service):
         self._batch = asyncio.Lock()  # held by a batch from getmany's answer to its commit
         self._assigned = asyncio.Event()
         self._generation = 0  # bumped at each (re)assignment: a stale fetch is dropped
-        #: intents handled and committed by this process
+        #: records handled and committed by this process
         self.handled = 0
+        #: fault injection (Settings.fault_exit_after_intent_batches): batches until the
+        #: process ends between a flush and its commit
+        self._exit_after = exit_after_batches
 
     async def on_start(self) -> None:
         self._consumer = AIOKafkaConsumer(
@@ -176,6 +181,11 @@ class BatchedIntake(Service):
             finally:
                 self.partition_scope.reset(token)
         await self.writer.flush()
+        if self._exit_after is not None:
+            self._exit_after -= 1
+            if self._exit_after == 0:
+                log.warning("fault injection: exiting between a batch's flush and its commit")
+                os._exit(137)
         await consumer.commit({tp: records[-1].offset + 1 for tp, records in batches.items()})
         self.handled += sum(len(records) for records in batches.values())
 
@@ -202,7 +212,9 @@ def serve_batched(name: str, adapter: TypeAdapter[Any], handler: Handler[Any], *
                 owned_from=customers.changelog_topic.get_topic_name(), handle=handle,
                 writer=record_writer, partition_scope=handled_partition, ready=ready,
                 max_batch=settings.intake_batch_max,
-                fetch_max_wait_ms=settings.compat.fetch_max_wait_ms, **kwargs)
+                fetch_max_wait_ms=settings.compat.fetch_max_wait_ms,
+                exit_after_batches=(settings.fault_exit_after_intent_batches
+                                    if name == "intents" else None), **kwargs)
 
     Intake.__name__ = f"BatchedIntake[{name}]"
     return app.service(Intake)
