@@ -88,8 +88,6 @@ class BatchedIntake(Service):
         self._batch = asyncio.Lock()  # held by a batch from getmany's answer to its commit
         self._assigned = asyncio.Event()
         self._generation = 0  # bumped at each (re)assignment: a stale fetch is dropped
-        #: records handled and committed by this process
-        self.handled = 0
         #: fault injection (Settings.fault_exit_after_intent_batches): batches until the
         #: process ends between a flush and its commit
         self._exit_after = exit_after_batches
@@ -139,9 +137,11 @@ class BatchedIntake(Service):
         async with self._batch:
             self._generation += 1
             consumer.assign(tps)
-            fallback = await committed_offsets(self.bootstrap, self.fallback_group_id, tps)
-            for tp in tps:
-                if await consumer.committed(tp) is None:  # never committed on this path
+            fresh = [tp for tp in tps if await consumer.committed(tp) is None]
+            if fresh:  # never committed on this path: start where the agent path was
+                fallback = await committed_offsets(self.bootstrap, self.fallback_group_id,
+                                                   fresh)
+                for tp in fresh:
                     consumer.seek(tp, fallback[tp])
             if tps:
                 self._assigned.set()
@@ -187,7 +187,6 @@ class BatchedIntake(Service):
                 log.warning("fault injection: exiting between a batch's flush and its commit")
                 os._exit(137)
         await consumer.commit({tp: records[-1].offset + 1 for tp, records in batches.items()})
-        self.handled += sum(len(records) for records in batches.values())
 
 
 def serve_batched(name: str, adapter: TypeAdapter[Any], handler: Handler[Any], *,

@@ -19,19 +19,13 @@ def _headers(source_offset: int | None) -> list[tuple[str, bytes]] | None:
     return None if source_offset is None else source_offset_header(source_offset)
 
 
-def _record(topic: str, key: str, value: BaseModel, source_offset: int | None
-            ) -> tuple[str, int, bytes, bytes, list[tuple[str, bytes]] | None]:
-    """Topic, the key's murmur2 partition, key, value and headers of an output record."""
-    raw_key = key_bytes(key)
-    return (settings.topic(topic), expected_partition(raw_key, settings.partitions), raw_key,
-            encode(value), _headers(source_offset))
-
-
 async def emit(topic: str, key: str, value: BaseModel, *,
                source_offset: int | None = None) -> None:
     """Through the worker's RecordWriter: batched with the table writes, on the key's
     partition; the handled offset commits only once the record is acknowledged."""
-    record_writer.put(*_record(topic, key, value, source_offset))
+    raw_key = key_bytes(key)
+    record_writer.put(settings.topic(topic), expected_partition(raw_key, settings.partitions),
+                      raw_key, encode(value), _headers(source_offset))
 
 
 async def emit_acked(topic: str, key: str, value: BaseModel, *,

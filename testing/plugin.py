@@ -175,7 +175,7 @@ class StackHandle:
         from smartrouter.config.settings import consumer_group, default_intake
         from smartrouter.streams.lag import wait_caught_up
 
-        path = self.extra_env.get("SMARTROUTER_INTAKE", default_intake())
+        path = self.extra_env.get("SMARTROUTER_INTAKE") or default_intake()
         for name in topics:
             asyncio.run(wait_caught_up(self.bootstrap, consumer_group(self.group_id, name, path),
                                        [self.topic(name)], self.partitions,
