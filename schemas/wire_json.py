@@ -14,6 +14,8 @@ import json
 import math
 from typing import Any
 
+import orjson
+
 __all__ = [
     "MAX_DEPTH",
     "MAX_INT_DIGITS",
@@ -50,6 +52,50 @@ def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 
 _INT_LIMIT = 10**MAX_INT_DIGITS
+#: Below this, a float cannot be a long integer literal that orjson read as a float.
+_PLAIN_FLOAT = 1e18
+#: ``\u003a`` is an escaped ``:``: a text with it (or anything like it) takes the exact path.
+_ESCAPED_COLON = "\\u003"
+
+
+class _NotPlain(Exception):
+    """The fast path cannot vouch for this text: the exact path reads it."""
+
+
+def _plain_shape(data: Any) -> tuple[int, int]:
+    """One walk over orjson's result: ``_NotPlain`` if any limit may be broken (depth, string
+    length, integer size, a float that may have been a long integer), else the number of
+    object members and of ``:`` inside strings (keys and values)."""
+    members = colons = 0
+    stack: list[tuple[Any, int]] = [(data, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise _NotPlain
+        if type(node) is dict:
+            members += len(node)
+            values: Any = node.values()
+            for key in node:
+                if len(key) > MAX_STRING_CHARS:
+                    raise _NotPlain
+                colons += key.count(":")
+        else:
+            values = node
+        for value in values:
+            kind = type(value)
+            if kind is str:
+                if len(value) > MAX_STRING_CHARS:
+                    raise _NotPlain
+                colons += value.count(":")
+            elif kind is int:
+                if not -_INT_LIMIT < value < _INT_LIMIT:
+                    raise _NotPlain
+            elif kind is float:
+                if not -_PLAIN_FLOAT < value < _PLAIN_FLOAT:
+                    raise _NotPlain
+            elif kind is dict or kind is list:
+                stack.append((value, depth + 1))
+    return members, colons
 
 
 def _check_shape(data: Any) -> None:
@@ -88,7 +134,39 @@ def loads(text: str | bytes) -> Any:
 
     Syntax errors raise ``JsonLimitError`` with code ``json`` too, so callers need exactly
     one ``except``.
+
+    Two paths, one answer: orjson (C) takes what is plainly within the limits; anything
+    it refuses or might have read differently goes to the stdlib parser with hooks, which
+    names the limit. orjson reads ``NaN`` / ``Infinity`` as errors, integers past 64 bits as
+    floats and a repeated key as its last value, so the fast path also checks that every
+    ``:`` of the text is a member's separator or inside a string: each object member has
+    one separator, a repeated key has one more than the parsed object keeps members.
     """
+    raw = text if isinstance(text, str) else None
+    if raw is None:
+        try:
+            raw = text.decode("utf-8")
+        except UnicodeDecodeError:
+            return _loads_exactly(text)
+    if _ESCAPED_COLON in raw:
+        return _loads_exactly(text)
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return _loads_exactly(text)
+    if type(data) is dict or type(data) is list:
+        try:
+            members, colons = _plain_shape(data)
+        except _NotPlain:
+            return _loads_exactly(text)
+        if raw.count(":") != members + colons:
+            return _loads_exactly(text)
+        return data
+    return _loads_exactly(text)  # a bare scalar: rare, and the limits are subtle there
+
+
+def _loads_exactly(text: str | bytes) -> Any:
+    """The stdlib parser with hooks: slower, and it says which limit a text breaks."""
     try:
         data = json.loads(text, parse_constant=_constant, object_pairs_hook=_object)
     except JsonLimitError:
