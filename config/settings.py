@@ -95,6 +95,12 @@ class Settings(BaseSettings):
         default=500, ge=1, le=100_000,
         description="The most records a batched intake takes in one batch.",
     )
+    intake_slice: int = Field(
+        default=64, ge=0, le=100_000,
+        description="Records a batched intake handles before it lets the event loop run the"
+        " other agents, ticks and the RecordWriter's linger flush (0: a whole batch at once)."
+        " The batch still commits once, after its last record's writes are acknowledged.",
+    )
     fault_exit_after_intent_batches: int | None = Field(
         default=None, ge=1,
         description="Fault injection for tests, never for production: the intents intake"
