@@ -41,6 +41,7 @@ state for this process family only — never load bytes that came from untrusted
 
 from __future__ import annotations
 
+import math
 import pickle
 import random
 from collections import deque
@@ -152,7 +153,32 @@ class BanditPolicy:
     def _member_scores(
         self, context: Mapping[str, Any], actions: Sequence[str]
     ) -> list[list[float]]:
-        """P(engage) per member per action, after the customer's history shrinkage."""
+        """P(engage) per member per action, after the customer's history shrinkage.
+
+        River's ``predict_proba_one``, inlined: the same weight dot (River's own, in Rust)
+        and the same sigmoid, without three calls and a dict per prediction; at 10 members
+        × 1–4 actions those were two thirds of model A's time. ``river_member_scores`` is
+        the reference a unit test holds this to, bit for bit.
+        """
+        xs = self._features(context, actions)
+        history = parse_history(context)
+        hist = [history.get(a) for a in actions]
+        n0 = self.prior_strength
+        scores = []
+        for model in self._models:
+            weights, intercept = model._weights, model.intercept
+            row = []
+            for x, h in zip(xs, hist, strict=True):
+                z = weights.dot(x) + intercept
+                p = 0 if z < -30 else 1 if z > 30 else 1 / (1 + math.exp(-z))  # river's sigmoid
+                row.append(p if h is None else shrink(p, h, n0))
+            scores.append(row)
+        return scores
+
+    def river_member_scores(
+        self, context: Mapping[str, Any], actions: Sequence[str]
+    ) -> list[list[float]]:
+        """``_member_scores`` through River's public ``predict_proba_one`` (the reference)."""
         xs = self._features(context, actions)
         history = parse_history(context)
         hist = [history.get(a) for a in actions]

@@ -208,3 +208,21 @@ def test_import_has_no_heavy_side_effects() -> None:
         "assert 'river' not in sys.modules and 'numpy' not in sys.modules, 'eager import'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+@pytest.mark.parametrize("learning_rate", [0.05, 5.0])  # 5.0: weights past the sigmoid's ±30 clamp
+def test_inlined_scores_equal_rivers_predict_proba_bit_for_bit(learning_rate: float) -> None:
+    policy = BanditPolicy(seed=3, learning_rate=learning_rate)
+    rng = random.Random(5)
+    contexts = [{"segment": f"s{rng.randrange(3)}", "hour_sin": rng.uniform(-1, 1),
+                 "spend": rng.uniform(0, 500), "history": {"sms": [rng.randrange(3), 4]}}
+                for _ in range(300)]
+    for context in contexts[:200]:
+        policy.learn(context, rng.choice(CHANNELS), float(rng.random() < 0.3))
+    extreme = 0
+    for context in contexts:
+        fast = policy._member_scores(context, CHANNELS)
+        assert fast == policy.river_member_scores(context, CHANNELS)
+        extreme += sum(p in (0, 1) for row in fast for p in row)
+    if learning_rate > 1:
+        assert extreme, "the large learning rate was meant to reach the clamped sigmoid"
