@@ -18,6 +18,7 @@ The intent's ``expires_at`` travels the same way: a release at or after it is ca
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -89,7 +90,7 @@ def _blocked_reason(state: cs.CustomerState | None, channel: Channel) -> Reason:
 
 
 def send_request(send: ScheduledSend, state: cs.CustomerState | None, now: datetime,
-                 sender_for: dict[Channel, str], content_for: dict[str, Any],
+                 sender_for: Mapping[Channel, str], content_for: dict[str, Any],
                  latest: datetime | None = None) -> SendRequest:
     """The outbox record: address resolved now, fallbacks that are still open resolved too."""
     contacts = cs.contacts(state)

@@ -16,7 +16,7 @@ table when the send leaves for the outbox, not a week later.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -81,7 +81,7 @@ class ReleaseStep:
     clock: Clock
     partitions: int
     #: every channel's outbox key (``steps.routes.SenderRoutes.all``)
-    senders: Callable[[], dict[Channel, str]]
+    senders: Callable[[], Mapping[Channel, str]]
 
     async def __call__(self, partition: int, now: datetime) -> None:
         """Called on every tick of ``partition`` (agents.ticks), ``now`` the tick's time."""
