@@ -53,7 +53,8 @@ def freeze_after_full_collections(loop: asyncio.AbstractEventLoop) -> None:
     """
 
     def on_collection(phase: str, info: dict[str, int]) -> None:
-        if phase == "stop" and info.get("generation") == 2:
+        # A full collection during interpreter shutdown finds the loop closed: nothing to do.
+        if phase == "stop" and info.get("generation") == 2 and not loop.is_closed():
             loop.call_soon_threadsafe(gc.freeze)
 
     gc.callbacks.append(on_collection)

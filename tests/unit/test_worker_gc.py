@@ -11,8 +11,14 @@ from smartrouter.streams.worker import freeze_after_full_collections, warm_up
 class Loop:
     def __init__(self) -> None:
         self.calls: list[object] = []
+        self.closed = False
+
+    def is_closed(self) -> bool:
+        return self.closed
 
     def call_soon_threadsafe(self, callback: object) -> None:
+        if self.closed:  # what asyncio does: the worker printed this at every exit
+            raise RuntimeError("Event loop is closed")
         self.calls.append(callback)
 
 
@@ -26,6 +32,9 @@ def test_only_a_full_collection_schedules_a_freeze_on_the_loop():
         hook("stop", {"generation": 0})
         hook("stop", {"generation": 1})
         assert loop.calls == []
+        hook("stop", {"generation": 2})
+        assert loop.calls == [gc.freeze]
+        loop.closed = True  # interpreter shutdown collects after the loop closed
         hook("stop", {"generation": 2})
         assert loop.calls == [gc.freeze]
     finally:
