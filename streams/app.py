@@ -185,10 +185,11 @@ def _build(settings: Settings) -> Runtime:
                               " fatigue overrides, budget) from the campaigns topic.")
     campaign_configs = _view(app, settings, campaigns)
     message_ids = _view(app, settings, message_index)
-    # The outbox is left out: a held throttled send keeps its commit behind on purpose.
-    stall_watch = StallWatch(frozenset(settings.topic(spec.name) for spec in TOPICS
-                                       if spec.name != "outbox"),
-                             stall_s=settings.compat.stall_after_s)
+    # The outbox until it first delivers: a held throttled send keeps its commit behind on
+    # purpose once the partition runs.
+    stall_watch = StallWatch(frozenset(settings.topic(spec.name) for spec in TOPICS),
+                             stall_s=settings.compat.stall_after_s,
+                             until_first_delivery=frozenset({settings.topic("outbox")}))
     if settings.compat.stall_watch:
         _watch_stalls(app, settings, stall_watch)
     return Runtime(

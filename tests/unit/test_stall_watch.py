@@ -31,3 +31,21 @@ def test_a_partition_idle_until_records_arrive_is_not_stalled_at_once():
     watch.saw("intents", 1)  # B delivers, A does not
     assert watch.observe({A: 500, B: 500}, {A: 0, B: 100}, now=71.0) == [A]
     assert watch.observe({A: 500, B: 500}, {A: 500, B: 500}, now=80.0) == []  # caught up
+
+
+def test_the_outbox_is_watched_until_it_first_delivers_after_an_assignment():
+    """A held throttled send keeps the outbox commit behind on purpose once the partition
+    runs; a partition that never fed its agent after a restart is still caught."""
+    O0, O1 = TopicPartition("outbox", 0), TopicPartition("outbox", 1)  # noqa: N806
+    now = [0.0]
+    watch = StallWatch(frozenset({"intents", "outbox"}), stall_s=30.0, clock=lambda: now[0],
+                       until_first_delivery=frozenset({"outbox"}))
+    watch.assigned({TP("outbox", 0), TP("outbox", 1)})
+    now[0] = 5.0
+    watch.saw("outbox", 0)  # O0 runs and then holds a send; O1 never feeds its agent
+    behind = {O0: 10, O1: 10}
+    assert watch.observe(behind, {O0: 7, O1: 7}, now=10.0) == []
+    assert watch.observe(behind, {O0: 7, O1: 7}, now=41.0) == [O1]
+    watch.assigned({TP("outbox", 0)})  # a new assignment: watched again until it delivers
+    assert watch.observe({O0: 10}, {O0: 7}, now=50.0) == []
+    assert watch.observe({O0: 10}, {O0: 7}, now=81.0) == [O0]
