@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass, field
 
 from smartrouter.steps.send_hooks import OutboxItem, StreamHooks
-from smartrouter.steps.send_ledger import SendLedger
+from smartrouter.steps.send_ledger import SendLedger, send_key
 
 #: How often the delay queue looks for a rebalance while it waits for its next due send.
 HOLD_POLL_S = 0.25
@@ -29,6 +29,12 @@ class Held:
     seq: int
     item: OutboxItem = field(compare=False)
     pinned: bool = field(compare=False, default=False)
+
+
+def still_held(entry: dict | None, generation: int) -> bool:
+    """The send log still says try ``generation`` was refused (nothing newer recorded)."""
+    return entry is None or (entry.get("type") == "throttled"
+                             and int(entry.get("generation", 0)) == generation)
 
 
 class Holds:
@@ -74,7 +80,12 @@ class Holds:
                 retry = request.model_copy(update={"throttled": request.throttled + 1})
                 await self.ledger.acked("outbox", retry.sender_id, retry)
                 await self.ledger.write_ahead(request, "requeued", None, item.source)
-                if not rebalancing:  # the partition may be on its way to another worker
+                # Not while rebalancing: the partition may be on its way to another worker.
+                # Not when the send log already says more: the agent may have taken the next
+                # try off the outbox, and sent it, while this hold waited for its acks; a late
+                # "requeued" would hide that send from a re-delivery of the same record.
+                if not rebalancing and still_held(self.ledger.send_log.get(send_key(request)),
+                                                  request.throttled):
                     self.ledger.log(request, item.source.partition,
                                     {"type": "requeued", "next": retry.throttled})
         except Exception as exc:  # noqa: BLE001 - one bad send must not stop the queue

@@ -306,3 +306,26 @@ async def test_a_send_whose_quiet_hours_began_while_queued_is_cancelled():
     await run.batch(record(10, request(not_after=(NOW - timedelta(minutes=1)).isoformat())))
     assert run.sender.calls == 0
     assert run.deliveries() == [("cancelled", "quiet_hours")]
+
+
+async def test_a_next_try_sent_before_its_hold_finished_is_not_sent_again_when_redelivered():
+    """The agent may take the re-queued record off the outbox (and send it) before the hold
+    that wrote it has logged ``requeued``; that late log must not hide the send, or a
+    re-delivery of the same record (Faust re-delivers a repaired offset now and then) went
+    out twice."""
+    run = Harness(throttle())
+    await run.batch(record(10))
+    ack = run.acked.__call__
+
+    async def agent_takes_it_at_once(topic: str, key: str, value: Any, **kw: Any) -> None:
+        await ack(topic, key, value, **kw)
+        if topic == "outbox":  # the retry is on the outbox: the agent handles it now
+            await run.batch(record(11, value))
+
+    run.step.holds.ledger.acked = agent_takes_it_at_once
+    await run.held_sends_requeued()
+    assert run.deliveries() == [("sent", None)] and run.sender.calls == 2
+    retry = run.acked.on("outbox")[0].value
+    await run.batch(record(11, retry))  # the same record, delivered again
+    assert run.sender.calls == 2, run.journal
+    assert run.deliveries() == [("sent", None)]
