@@ -58,75 +58,45 @@ _PLAIN_FLOAT = 1e18
 _ESCAPED_COLON = "\\u003"
 
 
-class _NotPlain(Exception):
-    """The fast path cannot vouch for this text: the exact path reads it."""
-
-
-def _plain_shape(data: Any) -> tuple[int, int]:
-    """One walk over orjson's result: ``_NotPlain`` if any limit may be broken (depth, string
-    length, integer size, a float that may have been a long integer), else the number of
-    object members and of ``:`` inside strings (keys and values)."""
+def _walk(data: Any, float_bound: float = math.inf) -> tuple[int, int]:
+    """Depth, string lengths and numbers in one walk, iteratively (no recursion for an
+    attacker to exhaust): ``JsonLimitError`` naming a limit broken, else the number of
+    object members and of ``:`` inside strings (keys and values). Numbers are checked
+    here rather than in parse hooks: a Python call per number literal doubled the parse
+    time. A float at or past ``float_bound`` fails too: the fast path passes 1e18, below
+    which a float cannot be an integer literal orjson read as a float."""
     members = colons = 0
-    stack: list[tuple[Any, int]] = [(data, 1)]
+    stack: list[tuple[Any, int]] = [([data], 0)]  # the root, as the only child of depth 0
     while stack:
         node, depth = stack.pop()
         if depth > MAX_DEPTH:
-            raise _NotPlain
+            raise JsonLimitError("too_deep", f"nested deeper than {MAX_DEPTH} levels")
+        values: Any = node
         if type(node) is dict:
             members += len(node)
-            values: Any = node.values()
+            values = node.values()
             for key in node:
                 if len(key) > MAX_STRING_CHARS:
-                    raise _NotPlain
+                    raise JsonLimitError("string_too_long",
+                                         f"a key is longer than {MAX_STRING_CHARS} characters")
                 colons += key.count(":")
-        else:
-            values = node
         for value in values:
             kind = type(value)
             if kind is str:
                 if len(value) > MAX_STRING_CHARS:
-                    raise _NotPlain
+                    raise JsonLimitError(
+                        "string_too_long", f"a string is longer than {MAX_STRING_CHARS} characters")
                 colons += value.count(":")
             elif kind is int:
                 if not -_INT_LIMIT < value < _INT_LIMIT:
-                    raise _NotPlain
+                    raise JsonLimitError("number_too_large",
+                                         f"an integer has more than {MAX_INT_DIGITS} digits")
             elif kind is float:
-                if not -_PLAIN_FLOAT < value < _PLAIN_FLOAT:
-                    raise _NotPlain
+                if not -float_bound < value < float_bound:  # 1e999 overflows to inf
+                    raise JsonLimitError("non_finite", "a number is too large to be finite")
             elif kind is dict or kind is list:
                 stack.append((value, depth + 1))
     return members, colons
-
-
-def _check_shape(data: Any) -> None:
-    """Depth, number sizes and string lengths in one walk, iteratively (no recursion for
-    an attacker to exhaust). Numbers are checked here rather than in parse hooks: a Python
-    call per number literal doubled the parse time."""
-    stack: list[tuple[Any, int]] = [(data, 1)]
-    while stack:
-        node, depth = stack.pop()
-        if isinstance(node, str):
-            if len(node) > MAX_STRING_CHARS:
-                raise JsonLimitError("string_too_long",
-                                     f"a string is longer than {MAX_STRING_CHARS} characters")
-        elif isinstance(node, bool):
-            continue
-        elif isinstance(node, int):
-            if not -_INT_LIMIT < node < _INT_LIMIT:
-                raise JsonLimitError("number_too_large",
-                                     f"an integer has more than {MAX_INT_DIGITS} digits")
-        elif isinstance(node, float):
-            if not math.isfinite(node):  # 1e999 overflows to inf
-                raise JsonLimitError("non_finite", "a number is too large to be finite")
-        elif isinstance(node, dict | list):
-            if depth > MAX_DEPTH:
-                raise JsonLimitError("too_deep", f"nested deeper than {MAX_DEPTH} levels")
-            children = node.items() if isinstance(node, dict) else enumerate(node)
-            for key, child in children:
-                if isinstance(key, str) and len(key) > MAX_STRING_CHARS:
-                    raise JsonLimitError("string_too_long",
-                                         f"a key is longer than {MAX_STRING_CHARS} characters")
-                stack.append((child, depth + 1))
 
 
 def loads(text: str | bytes) -> Any:
@@ -154,15 +124,13 @@ def loads(text: str | bytes) -> Any:
         data = orjson.loads(raw)
     except orjson.JSONDecodeError:
         return _loads_exactly(text)
-    if type(data) is dict or type(data) is list:
-        try:
-            members, colons = _plain_shape(data)
-        except _NotPlain:
-            return _loads_exactly(text)
-        if raw.count(":") != members + colons:
-            return _loads_exactly(text)
-        return data
-    return _loads_exactly(text)  # a bare scalar: rare, and the limits are subtle there
+    try:
+        members, colons = _walk(data, _PLAIN_FLOAT)
+    except JsonLimitError:  # the exact path names the limit, as it always did
+        return _loads_exactly(text)
+    if raw.count(":") != members + colons:
+        return _loads_exactly(text)
+    return data
 
 
 def _loads_exactly(text: str | bytes) -> Any:
@@ -183,5 +151,5 @@ def _loads_exactly(text: str | bytes) -> Any:
         raise JsonLimitError("json", f"invalid JSON ({type(exc).__name__})") from None
     except TypeError as exc:  # e.g. bytes in no UTF encoding
         raise JsonLimitError("json", f"invalid JSON ({type(exc).__name__})") from None
-    _check_shape(data)
+    _walk(data)
     return data
