@@ -157,8 +157,8 @@ class BanditPolicy:
 
         River's ``predict_proba_one``, inlined: the same weight dot (River's own, in Rust)
         and the same sigmoid, without three calls and a dict per prediction; at 10 members
-        × 1–4 actions those were two thirds of model A's time. ``river_member_scores`` is
-        the reference a unit test holds this to, bit for bit.
+        × 1–4 actions those were two thirds of model A's time. ``tests/unit/test_policy.py``
+        holds it to ``predict_proba_one`` bit for bit.
         """
         xs = self._features(context, actions)
         history = parse_history(context)
@@ -174,19 +174,6 @@ class BanditPolicy:
                 row.append(p if h is None else shrink(p, h, n0))
             scores.append(row)
         return scores
-
-    def river_member_scores(
-        self, context: Mapping[str, Any], actions: Sequence[str]
-    ) -> list[list[float]]:
-        """``_member_scores`` through River's public ``predict_proba_one`` (the reference)."""
-        xs = self._features(context, actions)
-        history = parse_history(context)
-        hist = [history.get(a) for a in actions]
-        n0 = self.prior_strength
-        return [
-            [shrink(m.predict_proba_one(x)[True], h, n0) for x, h in zip(xs, hist, strict=True)]
-            for m in self._models
-        ]
 
     def _evaluate(
         self,
