@@ -17,9 +17,9 @@ How, with the agent path's guarantee (exactly one decision per intent, through k
 * **A batch.** Each record is decoded and handled as every agent's are
   (``streams.pipeline.handle_one``: a dead letter with a reason for what fails, dead
   letters through the writer too); the partitioned tables' writes go to the record's
-  partition (``streams.app.handled_partition``). Every ``intake_slice`` records (64) it
-  lets the event loop run the other agents, ticks and the writer's linger flush. Then
-  the writer's flush, then the commit: nothing is committed before what it wrote is on
+  partition (``streams.app.handled_partition``). With ``intake_slice`` > 0 (off by
+  default) it lets the event loop run other tasks every that many records. Then the
+  writer's flush, then the commit: nothing is committed before what it wrote is on
   the broker.
 * **After a crash** the uncommitted input is handled again; the decide step's replay zone
   reads the intake's group (``Settings.group_of``) to know which decisions already exist;
