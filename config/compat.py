@@ -65,6 +65,11 @@ class CompatSettings(Section):
         description="Every worker reads the global tables' changelogs itself"
         " (compat.global_view); off: faust's GlobalTable alone.",
     )
+    recovery_seek_guard: bool = Field(
+        default=True,
+        description="Seek a changelog partition Faust's recovery has no offset for to its"
+        " start instead of crashing the worker (compat.recovery_seek).",
+    )
     stall_watch: bool = Field(
         default=True,
         description="Resume an owned partition faust stopped feeding (compat.stall_watch).",

@@ -11,16 +11,27 @@ commit.
 How, with the agent path's guarantee (exactly one decision per intent, through kill -9):
 
 * **Which partitions.** The partitions whose customer tables this worker owns
-  (co-partitioned), taken once Faust has recovered them (``on_rebalance_complete``) and
-  given up while Faust revokes them: its ``on_partitions_revoked`` waits for the batch in
-  progress, its flush and its commit.
+  (co-partitioned), taken once Faust has both assigned them (``on_partitions_assigned``)
+  and recovered their tables (``on_rebalance_complete``) in the same rebalance, with no
+  newer one begun: the app's ``rebalancing_count`` tells rebalances apart.
+* **Given up at once.** Faust counts a rebalance the moment its consumer thread starts
+  revoking (``App.on_rebalance_start``), and a worker stops the same way
+  (``should_stop``). A batch checks before every record that neither happened: when one
+  did, it stops there, flushes and commits what it handled, and takes nothing more until
+  the next assignment; the rest is left, uncommitted, to the partitions' next owner.
+  Waiting for Faust's ``on_partitions_revoked`` instead was not enough: that signal comes
+  at the end of Faust's revocation, after its agents drain, and on a busy machine the
+  broker formed the next generation without the slow worker, so two workers decided one
+  partition's intents (112 intents decided twice in 1 of 6 runs of
+  ``test_rebalance_decide.py``). That signal still releases the consumer, once the batch
+  in progress is flushed and committed.
 * **A batch.** Each record is decoded and handled as every agent's are
   (``streams.pipeline.handle_one``: a dead letter with a reason for what fails, dead
   letters through the writer too); the partitioned tables' writes go to the record's
-  partition (``streams.app.handled_partition``). With ``intake_slice`` > 0 (off by
-  default) it lets the event loop run other tasks every that many records. Then the
-  writer's flush, then the commit: nothing is committed before what it wrote is on
-  the broker.
+  partition (``streams.app.handled_partition``). With ``intake_slice`` > 0 it lets the
+  event loop run other tasks every that many records. Then the writer's flush, then the
+  commit of what was handled: nothing is committed before what it wrote is on the
+  broker.
 * **After a crash** the uncommitted input is handled again; the decide step's replay zone
   reads the intake's group (``Settings.group_of``) to know which decisions already exist;
   feedback stays at-least-once as on the agent path (``steps.feedback``: a send is settled
@@ -92,6 +103,11 @@ class BatchedIntake(Service):
         self._batch = asyncio.Lock()  # held by a batch from getmany's answer to its commit
         self._assigned = asyncio.Event()
         self._generation = 0  # bumped at each (re)assignment: a stale fetch is dropped
+        #: the app's rebalancing_count of the assignment taken (None: nothing taken), and
+        #: at Faust's latest assignment and latest end of recovery
+        self._epoch: int | None = None
+        self._offered_epoch: int | None = None
+        self._recovered_epoch: int | None = None
         #: fault injection (Settings.fault_exit_after_intent_batches): batches until the
         #: process ends between a flush and its commit
         self._exit_after = exit_after_batches
@@ -103,9 +119,10 @@ class BatchedIntake(Service):
             fetch_max_wait_ms=self.fetch_max_wait_ms, max_poll_records=self.max_batch)
         await self._consumer.start()
         self.app.on_partitions_revoked.connect(self._on_revoked)
+        self.app.on_partitions_assigned.connect(self._on_assigned)
         self.app.on_rebalance_complete.connect(self._on_rebalanced)
         if not getattr(self.app, "rebalancing", False):  # started after the recovery
-            await self.assign(self.owned_partitions())
+            await self.assign(self.owned_partitions(), self.app.rebalancing_count)
         self.add_future(self._consume())
 
     async def on_stop(self) -> None:
@@ -122,23 +139,48 @@ class BatchedIntake(Service):
     async def _on_revoked(self, sender: object, revoked: set, **kwargs: object) -> None:
         await self.release()
 
+    async def _on_assigned(self, sender: object, assigned: set, **kwargs: object) -> None:
+        self._offered_epoch = self.app.rebalancing_count
+        await self._take_if_recovered()
+
     async def _on_rebalanced(self, sender: object, **kwargs: object) -> None:
-        await self.assign(self.owned_partitions())
+        self._recovered_epoch = self.app.rebalancing_count
+        await self._take_if_recovered()
+
+    async def _take_if_recovered(self) -> None:
+        """Take the partitions once Faust both assigned them and recovered their tables in
+        the same rebalance, with no newer one begun (the two signals come in either
+        order)."""
+        epoch = self.app.rebalancing_count
+        if self._offered_epoch == self._recovered_epoch == epoch:
+            await self.assign(self.owned_partitions(), epoch)
+
+    def holds_assignment(self) -> bool:
+        """True while no rebalance began since this assignment and the worker is not
+        stopping: a record may still be handled."""
+        return self._epoch == self.app.rebalancing_count and not self.app.should_stop
 
     async def release(self) -> None:
         """Stop taking records; return once the batch in progress is flushed and committed."""
         self._assigned.clear()
         self._generation += 1
+        self._epoch = None
         async with self._batch:
             if self._consumer is not None:
                 self._consumer.assign([])
 
-    async def assign(self, partitions: set[int]) -> None:
-        """Take ``partitions`` from their committed offsets."""
+    async def assign(self, partitions: set[int], epoch: int) -> None:
+        """Take ``partitions`` from their committed offsets, unless a rebalance began after
+        the one (``epoch``) that assigned them."""
         consumer = self._consumer
         assert consumer is not None
         tps = [TopicPartition(self.topic, p) for p in sorted(partitions)]
         async with self._batch:
+            if epoch != self.app.rebalancing_count or self.app.should_stop:
+                log.info("batched intake of %s: assignment of rebalance %d not taken, rebalance"
+                         " %d began since", self.topic, epoch, self.app.rebalancing_count)
+                return
+            self._epoch = epoch
             self._generation += 1
             consumer.assign(tps)
             fresh = [tp for tp in tps if await consumer.committed(tp) is None]
@@ -158,6 +200,9 @@ class BatchedIntake(Service):
         assert consumer is not None
         while not self.should_stop:
             await self._assigned.wait()
+            if not self.holds_assignment():  # a rebalance began: wait for the next one
+                self._assigned.clear()
+                continue
             generation = self._generation
             batches = await consumer.getmany(timeout_ms=self.fetch_max_wait_ms,
                                              max_records=self.max_batch)
@@ -177,22 +222,32 @@ class BatchedIntake(Service):
     async def _handle_batch(self, consumer: AIOKafkaConsumer,
                             batches: dict[TopicPartition, list[ConsumerRecord]]) -> None:
         records = [record for batch in batches.values() for record in batch]
+        handled: dict[TopicPartition, int] = {}  # the offsets to commit
         # Nothing in a decision awaits: without slices a batch of 500 held the event loop
         # ~0.4 s, and the other agents and ticks waited for it.
+        done = 0
         async for record in in_slices(records, self.slice_size or len(records)):
+            if not self.holds_assignment():
+                log.info("batched intake of %s: a rebalance began; %d records of the batch"
+                         " left to the partitions' next owner", self.topic,
+                         len(records) - done)
+                break
             token = self.partition_scope.set(record.partition)
             try:
                 await self.handle(Source(record.topic, record.partition, record.offset,
                                          record.key), record.value)
             finally:
                 self.partition_scope.reset(token)
+            handled[TopicPartition(record.topic, record.partition)] = record.offset + 1
+            done += 1
         await self.writer.flush()
         if self._exit_after is not None:
             self._exit_after -= 1
             if self._exit_after == 0:
                 log.warning("fault injection: exiting between a batch's flush and its commit")
                 os._exit(137)
-        await consumer.commit({tp: batch[-1].offset + 1 for tp, batch in batches.items()})
+        if handled:
+            await consumer.commit(handled)
 
 
 def serve_batched(name: str, adapter: TypeAdapter[Any], handler: Handler[Any], *,

@@ -1,5 +1,7 @@
-"""The Faust transport, bent twice for the embedded broker: highwaters from Fetch, a short
-Fetch wait. ``CompatApp`` picks it (or Faust's own) from the ``compat`` settings.
+"""The Faust transport, bent twice for the embedded broker (highwaters from Fetch, a short
+Fetch wait) and once for Faust's recovery (no seek without an offset:
+``compat.recovery_seek``). ``CompatApp`` picks it (or Faust's own) from the ``compat``
+settings.
 
 Defect 1 (broker): ListOffsets (latest) returns the base offset of the newest stored batch
 + 1, too small whenever that batch holds more than one record; Faust reads its changelog
@@ -25,6 +27,7 @@ off, ``CompatApp`` uses Faust's own transport untouched.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from typing import Any
 
@@ -36,6 +39,9 @@ from faust.types import TP
 from smartrouter.config.compat import CompatSettings
 from smartrouter.streams.compat import PrivateName
 from smartrouter.streams.compat.highwater import fetch_highwaters
+from smartrouter.streams.compat.recovery_seek import seekable
+
+log = logging.getLogger(__name__)
 
 #: The private names this module relies on (checked by test_compat_private_names).
 _THREAD = "faust.transport.drivers.aiokafka.AIOKafkaConsumerThread"
@@ -51,8 +57,9 @@ PRIVATE_NAMES = (
 
 
 class CompatConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
-    """Consumer thread that corrects the broker's ListOffsets answer with a fetch and waits
-    at most ``compat.fetch_max_wait_ms`` in a Fetch, each as the app's ``compat`` says."""
+    """Consumer thread that corrects the broker's ListOffsets answer with a fetch, waits
+    at most ``compat.fetch_max_wait_ms`` in a Fetch and seeks a partition without an offset
+    to its start (``compat.recovery_seek``), each as the app's ``compat`` says."""
 
     @property
     def compat(self) -> CompatSettings:
@@ -63,6 +70,15 @@ class CompatConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
         if self.compat.fetch_wait:  # read by start(); faust offers no knob for it
             consumer._fetch_max_wait_ms = self.compat.fetch_max_wait_ms
         return consumer
+
+    async def seek_wait(self, partitions: Mapping[TP, int]) -> None:
+        if self.compat.recovery_seek_guard:
+            partitions, repaired = seekable(partitions)
+            if repaired:
+                log.warning("recovery sought %d partition(s) without an offset; reading them"
+                            " from the start (compat.recovery_seek): %s", len(repaired),
+                            sorted(f"{tp.topic}[{tp.partition}]" for tp in repaired))
+        await super().seek_wait(partitions)
 
     async def _highwaters(self, partitions: list[TP]) -> Mapping[TP, int]:
         listed = await super()._highwaters(partitions)
@@ -93,12 +109,13 @@ class CompatTransport(faust_aiokafka.Transport):
 
 
 class CompatApp(faust.App):
-    """faust.App whose transport follows ``compat``: :class:`CompatTransport` while either
+    """faust.App whose transport follows ``compat``: :class:`CompatTransport` while any
     of its workarounds is on, Faust's own otherwise."""
 
     compat: CompatSettings = CompatSettings()
 
     def _new_transport(self) -> Any:
-        if self.compat.highwater_source == "fetch" or self.compat.fetch_wait:
+        if (self.compat.highwater_source == "fetch" or self.compat.fetch_wait
+                or self.compat.recovery_seek_guard):
             return CompatTransport(self.conf.broker_consumer, self)
         return super()._new_transport()

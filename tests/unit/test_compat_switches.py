@@ -15,18 +15,21 @@ from smartrouter.streams.pipeline import gap_guard
 
 OFF = {"highwater_source": "listoffsets", "fetch_wait": False, "gap_guard": False,
        "replay_read_back": False, "batch_current_event": False, "global_view": False,
-       "stall_watch": False}
+       "stall_watch": False, "recovery_seek_guard": False}
 
 
 def settings(**compat: object) -> Settings:
     return Settings.from_values({"compat": compat})
 
 
-def test_the_transport_is_faust_s_own_with_both_broker_workarounds_off() -> None:
+def test_the_transport_is_faust_s_own_with_its_workarounds_off() -> None:
     assert type(create_app(settings())._new_transport()) is CompatTransport
     assert type(create_app(settings(highwater_source="fetch", fetch_wait=False))
                 ._new_transport()) is CompatTransport
-    plain = create_app(settings(highwater_source="listoffsets", fetch_wait=False))
+    assert type(create_app(settings(highwater_source="listoffsets", fetch_wait=False))
+                ._new_transport()) is CompatTransport  # the recovery seek guard is on
+    plain = create_app(settings(highwater_source="listoffsets", fetch_wait=False,
+                                recovery_seek_guard=False))
     transport = plain._new_transport()
     assert type(transport) is faust_aiokafka.Transport
 
