@@ -33,10 +33,6 @@ from smartrouter.streams.pipeline import gap_guard, run_validated_batches
 from smartrouter.streams.wiring import emit, emit_acked, stream_hooks
 
 REQUEST = TypeAdapter(SendRequest)
-#: Outbox records handled together: their write-ahead records share a broker round trip
-#: and their provider calls run concurrently (as many as the rate buckets allow at once).
-MAX_BATCH = 200
-BATCH_WITHIN_S = 0.02
 
 
 def make_sender(config: SenderSettings) -> Sender:
@@ -58,7 +54,8 @@ send_outbox_batch = SendStep(
 @app.agent(topics["outbox"])
 async def send_outbox(stream):  # type: ignore[no-untyped-def]  # faust agent
     await run_validated_batches(
-        stream, REQUEST, send_outbox_batch, topics, max_batch=MAX_BATCH,
-        within_s=BATCH_WITHIN_S, key_field="sender_id", partitions=settings.partitions,
+        stream, REQUEST, send_outbox_batch, topics, max_batch=settings.send_batch_max,
+        within_s=settings.send_batch_within_ms / 1000, key_field="sender_id",
+        partitions=settings.partitions,
         gaps=gap_guard(settings), ready=campaign_configs.wait_ready,
     )  # fmt: skip

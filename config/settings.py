@@ -103,6 +103,18 @@ class Settings(BaseSettings):
         " test decide 54 intents twice, cause not found (docs/perf.md)."
         " The batch still commits once, after its last record's writes are acknowledged.",
     )
+    send_batch_max: int = Field(
+        default=200, ge=1, le=10_000,
+        description="The most outbox records the send agent takes in one chunk: their"
+        " write-ahead records share a broker round trip and their provider calls run"
+        " together. A chunk's round trips come one after another, so this bounds the sends"
+        " per second of one worker (docs/perf.md).",
+    )
+    send_batch_within_ms: float = Field(
+        default=20.0, gt=0, le=10_000,
+        description="How long the send agent waits for more outbox records before it starts"
+        " a chunk smaller than send_batch_max.",
+    )
     fault_exit_after_intent_batches: int | None = Field(
         default=None, ge=1,
         description="Fault injection for tests, never for production: the intents intake"
