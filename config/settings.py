@@ -99,9 +99,9 @@ class Settings(BaseSettings):
         default=0, ge=0, le=100_000,
         description="Records a batched intake handles before it lets the event loop run the"
         " other agents, ticks and the RecordWriter's linger flush (0, the default: a whole"
-        " batch at once). Off by default: the fresh-clone CI run with 64 saw the rebalance"
-        " test decide 54 intents twice, cause not found (docs/perf.md)."
-        " The batch still commits once, after its last record's writes are acknowledged.",
+        " batch at once). Off by default: with 64, p99 at 600 intents/s was not lower in"
+        " the A/B runs of 2026-12-08 (docs/perf.md). The batch still commits once, after its"
+        " last record's writes are acknowledged.",
     )
     send_batch_max: int = Field(
         default=200, ge=1, le=10_000,
