@@ -26,7 +26,7 @@ from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench._common import write_json  # noqa: E402
+from bench._common import wait_for_total, write_json  # noqa: E402
 from smartrouter.streams.admin import list_topics  # noqa: E402
 from smartrouter.streams.compat.gaps import read_range  # noqa: E402
 from smartrouter.streams.compat.highwater import fetch_highwaters  # noqa: E402
@@ -97,6 +97,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         stack.produce("intents", [intent(f"rps-{n}", people[n % len(people)])
                                   for n in range(args.sends)])
         stack.wait_processed("intents", timeout_s=args.limit_s)
+        with console.status(f"{args.sends:,} sends: waiting for their delivery events…"):
+            # each send has at least one (`sent`): the sends are out before "idle" counts
+            wait_for_total(bootstrap, stack.topic("delivery"), stack.partitions, args.sends,
+                           args.limit_s)
         with console.status(f"{args.sends:,} sends: waiting until only ticks move…"):
             after = wait_idle(bootstrap, prefix, args.quiet_s, args.limit_s)
         elapsed = time.monotonic() - started - args.quiet_s

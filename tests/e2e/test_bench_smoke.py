@@ -78,3 +78,15 @@ def test_fetch_wait_probe_runs(tmp_path: Path) -> None:
     run_bench("profile_fetch_wait.py", "--waits", "500", "50", "--records", "5",
               "--json", str(out))
     assert [r["fetch_max_wait_ms"] for r in json.loads(out.read_text())["runs"]] == [500, 50]
+
+
+@pytest.mark.soak  # ~15 s: kept out of make test for CI's 12 minutes
+def test_records_per_send_bench_runs(tmp_path: Path) -> None:
+    out = tmp_path / "records.json"
+    run_bench("records_per_send.py", "--sends", "40", "--customers", "20", "--quiet-s", "2",
+              "--limit-s", "120", "--json", str(out))
+    figures = json.loads(out.read_text())
+    assert figures["sends"] == 40
+    # every send is decided, scheduled, put on the outbox and written ahead at least once
+    for topic in ("decisions", "outbox", "send-attempts"):
+        assert figures["by_topic"][topic]["records"] >= 1, figures["by_topic"]
