@@ -20,6 +20,7 @@ from smartrouter.streams.app import (
     campaign_configs,
     campaign_spend,
     clock,
+    customer_marks,
     customers,
     decided_intents,
     models,
@@ -31,7 +32,7 @@ from smartrouter.streams.app import (
 from smartrouter.streams.batched_intake import serve_batched
 from smartrouter.streams.codec import Source
 from smartrouter.streams.due import open_outcomes, waiting_sends
-from smartrouter.streams.expiries import decided_intents_expiry
+from smartrouter.streams.expiries import customer_marks_expiry
 from smartrouter.streams.partitions import decisions_replay
 from smartrouter.streams.pipeline import gap_guard, run_validated
 from smartrouter.streams.wiring import emit
@@ -39,12 +40,13 @@ from smartrouter.streams.wiring import emit
 INTENT = TypeAdapter(CampaignIntent)
 
 decide = DecideStep(
-    decided_intents=decided_intents, customers=customers, campaign_spend=campaign_spend,
+    customer_marks=customer_marks, decided_intents=decided_intents, customers=customers,
+    campaign_spend=campaign_spend,
     scheduled_sends=scheduled_sends, pending_outcomes=pending_outcomes,
     campaign_configs=campaign_configs, models=models, replay=decisions_replay,
     waiting_sends=waiting_sends, open_outcomes=open_outcomes, emit=emit, clock=clock,
     partitions=settings.partitions, outcome_window_s=settings.outcome_window_s,
-    senders=SenderRoutes(settings.senders), marks=decided_intents_expiry,
+    senders=SenderRoutes(settings.senders), marks=customer_marks_expiry,
 )  # fmt: skip
 
 

@@ -6,10 +6,10 @@
 ``harness`` (default): the decide agent's step without Kafka — the same calls, in the same
 order, as ``smartrouter.steps.decide.DecideStep``: decode + validate the intent bytes
 (``streams.codec.decode``), ``engine.decide.plan`` (rules, holdout, model B, model A, budget),
-encode the Decision, and build + JSON-encode every table value the agent writes
-(decided-intents mark, scheduled-sends entry, campaign-spend, pending-outcomes, the customer's
-state with the new send) with faust's own JSON codec, as the changelog stores them. Prints
-µs per intent (unprofiled) and the share of each stage and sub-step (profiled).
+encode the Decision, and build + JSON-encode every table value the agent writes (the
+customer's dedupe marks, scheduled-sends entry, campaign-spend, pending-outcomes, the
+customer's state with the new send) with faust's own JSON codec, as the changelog stores
+them. Prints µs per intent (unprofiled) and the share of each stage and sub-step (profiled).
 
 ``--worker``: a real worker process (all agents) on the embedded broker, sampled by py-spy
 (``pip install -e '.[bench]'``; a sampler, so no per-call overhead skews the shares) while it
@@ -111,6 +111,7 @@ def make_step(world: dict[str, Any]):  # noqa: ANN201 - returns the step closure
     from smartrouter.engine.budget import partition_share, reserve, spend_key
     from smartrouter.engine.customer_state import record_send
     from smartrouter.engine.decide import Budget, plan
+    from smartrouter.engine.dedupe_marks import with_mark
     from smartrouter.schemas.decisions import Action
     from smartrouter.schemas.intents import CampaignIntent, IntentKind
     from smartrouter.steps.decide import schedule_entry
@@ -143,8 +144,10 @@ def make_step(world: dict[str, Any]):  # noqa: ANN201 - returns the step closure
 
     def stage_tables(intent, planned, spend_at: str, partition: int, offset: int) -> None:  # noqa: ANN001
         decision = planned.decision
-        table_write(world["decided"], intent.intent_id,
-                    {"at": time.time(), "partition": partition, "offset": offset})
+        table_write(world["decided"], intent.customer_id,
+                    with_mark(world["decided"].get(intent.customer_id), intent.intent_id,
+                              offset, {"at": time.time(), "partition": partition},
+                              30 * 86400.0))
         decision.model_dump(mode="json")  # replayed_decisions.remember
         if decision.action != Action.SEND:
             return

@@ -7,7 +7,7 @@ the ``memory://`` table store.
 Built with the engine's own pure functions (no Kafka): ``--sample`` realistic customers
 (profile, consents, 0–3 inbound texts scored by the local guardrail, recent sends, lifetime
 per-campaign counts, per-channel engagement, an active-hours histogram, a few suppressions
-and open tickets), every other per-customer table's records (decided-intents marks,
+and open tickets), every other per-customer table's records (the customer's dedupe marks,
 scheduled-sends entries, pending outcomes, send-log, message-index) as the decide / send
 agents write them, and the per-partition model checkpoints. Sizes:
 
@@ -19,7 +19,7 @@ agents write them, and the per-partition model checkpoints. Sizes:
 Per-customer totals need a traffic assumption for the tables keyed by intent: ``--intents-
 per-day`` (1), sends share (from the sample's decisions), retention of scheduled-sends
 (7 days after settling, steps/release.py), the outcome window (48 h), and the default
-retention of the expiring tables (config.retention, steps.expiry: decided-intents 30 days,
+retention of the expiring tables (config.retention, steps.expiry: dedupe marks 30 days,
 send-log 7, message-index 30). Decide's replay cache keeps a marker per decision, at most
 ``MAX_REMEMBERED`` per partition (counted at the smallest ``--customers``).
 
@@ -164,7 +164,7 @@ def per_intent_records(count: int, customers: dict[str, dict], rng: random.Rando
                  for c in campaign_configs()}
     models = ModelSet()
     ids = list(customers)
-    marks, waiting, kept, pending, send_log, index, replay = [], [], [], [], [], [], []
+    waiting, kept, pending, send_log, index, replay = [], [], [], [], [], []
     sends = 0
     for i in range(count):
         intent = CampaignIntent.model_validate(
@@ -172,8 +172,6 @@ def per_intent_records(count: int, customers: dict[str, dict], rng: random.Rando
                              rng.choice(ids), rng, now))
         planned = plan(intent, customers[intent.customer_id], now,
                        campaigns[intent.campaign_id], models=models, budget=Budget())
-        marks.append((intent.intent_id, {"at": time.time(), "partition": i % PARTITIONS,
-                                         "offset": 10_000_000 + i}))
         decision = planned.decision
         replay.append((intent.intent_id, REMEMBERED))  # what decide keeps since issue 15
         if decision.action != Action.SEND:
@@ -192,10 +190,31 @@ def per_intent_records(count: int, customers: dict[str, dict], rng: random.Rando
                       {"intent_id": intent.intent_id, "customer_id": intent.customer_id,
                        "campaign_id": intent.campaign_id, "channel": str(decision.channel),
                        **stamp(i % PARTITIONS, time.time())}))
-    return {"send_share": sends / count, "decided-intents": marks,
+    return {"send_share": sends / count,
             "scheduled-sends (waiting)": waiting, "scheduled-sends (kept)": kept,
             "pending-outcomes": pending, "send-log": send_log,
             "message-index": index, "replay-cache": replay}
+
+
+def customer_marks(ids: list[str], intents_per_day: float, dedupe_hours: float,
+                   rng: random.Random, now: datetime) -> list[tuple[str, Any]]:
+    """Each customer's ``customer-marks`` record in steady state: one mark per intent of the
+    dedupe time, written by the decide step's own function (``engine.dedupe_marks``)."""
+    from smartrouter.engine.dedupe_marks import with_mark
+
+    count = max(1, round(intents_per_day * dedupe_hours / 24))
+    spacing = dedupe_hours * 3600 / count
+    keep_s = dedupe_hours * 3600
+    records = []
+    for n, cid in enumerate(ids):
+        record = None
+        for k in range(count):
+            at = now.timestamp() - (count - k) * spacing + 1
+            record = with_mark(record, f"intent-{uuid.UUID(int=rng.getrandbits(128))}",
+                               10_000_000 + k, {"at": at, "partition": n % PARTITIONS},
+                               keep_s)
+        records.append((cid, record))
+    return records
 
 
 def model_checkpoint(examples: int, rng: random.Random) -> dict[str, Any]:
@@ -278,7 +297,7 @@ def validate_through_broker(count: int, seed: int, limit_s: float) -> dict[str, 
             time.sleep(2.0)  # the last table writes reach their changelogs
             changelog = {}
             records = {}
-            for table in ("customers", "decided-intents", "scheduled-sends", "pending-outcomes"):
+            for table in ("customers", "customer-marks", "scheduled-sends", "pending-outcomes"):
                 rows = asyncio.run(read_all(b, f"{stack.group_id}-{table}-changelog"))
                 records[table] = rows
                 changelog[table] = {"records": len(rows),
@@ -356,9 +375,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ipd = args.intents_per_day
     # Entries per customer in steady state (assumptions in the module docstring).
     keep = RetentionSettings()
+    marks = customer_marks(list(states)[:5000], ipd, keep.dedupe_hours, rng, now)
     per_customer_entries = {
         "customers": 1.0,
-        "decided-intents": ipd * keep.dedupe_hours / 24,
+        "customer-marks": 1.0,  # one record: every mark of the dedupe time in it
         "scheduled-sends (waiting)": ipd * share * 1,  # up to ~1 day before its minute
         "scheduled-sends (kept)": ipd * share * 7,  # without content, 7 days after
         "pending-outcomes": ipd * share * 3,  # until send (≤ 1 day) + the 48 h window
@@ -369,8 +389,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "replay-cache": min(ipd * keep.dedupe_hours / 24,
                             MAX_REMEMBERED * args.partitions / min(args.customers)),
     }
-    tables: dict[str, dict[str, float]] = {"customers": customers}
-    for name in ("decided-intents", "scheduled-sends (waiting)", "scheduled-sends (kept)",
+    tables: dict[str, dict[str, float]] = {"customers": customers,
+                                           "customer-marks": measure(marks)}
+    for name in ("scheduled-sends (waiting)", "scheduled-sends (kept)",
                  "pending-outcomes", "send-log",
                  "message-index", "replay-cache"):
         tables[name] = measure(per_intent[name])

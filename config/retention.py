@@ -47,7 +47,8 @@ class RetentionSettings(Section):
     )
     dedupe_hours: float = Field(
         default=30 * 24.0, gt=0,
-        description="decided-intents marks: a copy of an intent produced again within this"
+        description="dedupe marks (customer-marks; decided-intents before it): a copy of an"
+        " intent produced again within this"
         " time is recognised and not decided twice; after it, it is decided again. Never less"
         " than input_hours (a replay of the intents topic must be recognised).",
     )

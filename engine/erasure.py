@@ -23,8 +23,9 @@ tombstones land next to the records they delete. The due-time indexes (smartrout
 still hold the deleted keys; they are caches whose callers skip keys with no entry.
 
 Not touched, because they hold no contact point, no text and nothing per customer beyond
-ids: ``decided-intents`` (intent_id → when and at which offset it was decided: the dedupe
-record that keeps "one decision per intent"), ``send-log`` and ``message-index`` (ids and
+ids: ``customer-marks`` (customer_id → hashes of the decided intent ids with their
+offsets: the dedupe record that keeps "one decision per intent"; ``decided-intents``
+before it), ``send-log`` and ``message-index`` (ids and
 delivery types, written on the outbox partitions), ``campaign-spend`` and
 ``model-checkpoints`` (aggregates).
 """

@@ -1,11 +1,12 @@
 """decide: exactly one Decision per valid intent, through crashes and restarts.
 
-Dedupe has two sources. The ``decided-intents`` table remembers every intent_id with the
-partition/offset of the message that decided it. For the replay zone after a crash (the
-messages after the last committed offset) the table can claim more than Kafka kept,
-because Faust buffers the changelog mark and the decision independently; there the
-decisions read back on assignment (``replay``, smartrouter.streams.compat.replay_zone)
-are the truth.
+Dedupe has two sources. The ``customer-marks`` table remembers, per customer, every decided
+intent with the offset of the message that decided it (``engine.dedupe_marks``; the
+per-intent ``decided-intents`` marks written before it are still read until they expire).
+For the replay zone after a crash (the messages after the last committed offset) a mark can
+claim more than Kafka kept, because the changelog mark and the decision are written
+independently; there the decisions read back on assignment (``replay``,
+smartrouter.streams.compat.replay_zone) are the truth.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from smartrouter.engine.budget import partition_share, reserve, spend_key
 from smartrouter.engine.clock import Clock
 from smartrouter.engine.customer_state import record_send
 from smartrouter.engine.decide import Budget, plan
+from smartrouter.engine.dedupe_marks import decided_offset, with_mark
 from smartrouter.engine.due_index import DueIndex
 from smartrouter.schemas.common import Channel
 from smartrouter.schemas.decisions import Action, Decision
@@ -32,16 +34,22 @@ log = logging.getLogger(__name__)
 REMEMBERED: dict = {"remembered": True}
 
 
-def already_decided(decided_intents: Table, intent_id: str, partition: int, offset: int,
-                    replayed: dict[str, dict]) -> bool:
+def already_decided(marks: dict | None, legacy_marks: Lookup, intent_id: str, partition: int,
+                    offset: int, replayed: dict[str, dict]) -> bool:
     """True when this intent already has a decision on Kafka (or will, from an earlier message).
 
     A mark left by *another* message means an earlier message decided the intent. A mark
     left by *this* message means it was processed before a crash: it counts only if its
     decision made it to Kafka (``replayed``: the partition's replay-zone decisions).
+    ``marks`` is the customer's ``customer-marks`` record (its marks are of this partition);
+    ``legacy_marks`` the per-intent ``decided-intents`` table of earlier versions.
     """
-    mark = decided_intents.get(intent_id)
-    if mark is not None and (mark.get("partition"), mark.get("offset")) != (partition, offset):
+    own = decided_offset(marks, intent_id)
+    if own is not None and own != offset:
+        return True
+    legacy = legacy_marks.get(intent_id)
+    if legacy is not None and (legacy.get("partition"), legacy.get("offset")) != (partition,
+                                                                                 offset):
         return True
     return intent_id in replayed
 
@@ -71,7 +79,10 @@ class DecideStep:
     """One intent → at most one decision, its scheduled send, reservation and pending
     outcome. The tables are the customer partition's; ``emit`` writes ``decisions``."""
 
-    decided_intents: Table
+    #: customer_id → the customer's dedupe marks (engine.dedupe_marks)
+    customer_marks: Table
+    #: intent_id → a mark of an earlier version: read until they expire, no longer written
+    decided_intents: Lookup
     customers: Table
     campaign_spend: Table
     scheduled_sends: Table
@@ -87,13 +98,15 @@ class DecideStep:
     outcome_window_s: float
     #: channel -> outbox key (``steps.routes.SenderRoutes``)
     senders: Callable[[Channel], str]
-    #: the ``decided-intents`` marks' expiry (SMARTROUTER_RETENTION_DEDUPE_HOURS, wall
+    #: the ``customer-marks`` records' expiry (SMARTROUTER_RETENTION_DEDUPE_HOURS, wall
     #: time: the marks bound Kafka replays and producer retries, not engine time)
     marks: DropExpired
 
     async def __call__(self, intent: CampaignIntent, partition: int, offset: int) -> None:
         replay = await self.replay.records(partition)
-        if already_decided(self.decided_intents, intent.intent_id, partition, offset, replay):
+        marks = self.customer_marks.get(intent.customer_id)
+        if already_decided(marks, self.decided_intents, intent.intent_id, partition, offset,
+                           replay):
             if intent.intent_id in replay:
                 self.restore_send(intent, replay[intent.intent_id], partition)
             log.debug("intent already decided; skipped")
@@ -109,8 +122,9 @@ class DecideStep:
                                      partition_share(campaign, self.partitions)))
         decision = planned.decision
         await self.emit("decisions", intent.customer_id, decision, source_offset=offset)
-        self.decided_intents[intent.intent_id] = {
-            **self.marks.stamp(partition, intent.intent_id), "offset": offset}
+        self.customer_marks[intent.customer_id] = with_mark(
+            marks, intent.intent_id, offset, self.marks.stamp(partition, intent.customer_id),
+            self.marks.ttl_s)
         # Its send is scheduled below, in this call: nothing to restore, so no copy is kept.
         self.replay.remember(partition, intent.intent_id, REMEMBERED)
         if decision.action != Action.SEND:

@@ -1,5 +1,6 @@
 """Entries kept ``ttl_s`` and then dropped, so the tables that used to grow without bound
-stay bounded: the ``decided-intents`` marks, ``send-log`` and ``message-index``.
+stay bounded: the dedupe marks (``customer-marks``; ``decided-intents`` before them),
+``send-log`` and ``message-index``.
 
 Each entry records when it was written (``at``, wall time) and on which partition
 (``partition``): a table's changelog record lives on the partition of the event that
@@ -9,8 +10,11 @@ partition (written before these fields existed) are never dropped here.
 
 What each bound means (``SMARTROUTER_RETENTION_*_HOURS``, config.retention):
 
-- ``decided-intents`` (dedupe_hours, 30 days, ≥ input_hours): a copy of an intent
+- ``customer-marks`` (dedupe_hours, 30 days, ≥ input_hours): a copy of an intent
   produced again within it is recognised and not decided twice; after it, decided again.
+  A customer's record is dropped that long after its newest mark; its older marks leave
+  when it is written (``engine.dedupe_marks``). ``decided-intents``, the per-intent marks
+  before it, expire the same way.
 - ``send-log`` (send_log_hours, 7 days, ≥ sends_hours): a replayed outbox record within
   it is recognised and not sent twice; the outbox itself keeps records sends_hours.
 - ``message-index`` (message_index_hours, 30 days): a provider event (delivery, open,

@@ -36,8 +36,10 @@ CHANGELOGS: dict[str, str] = {
                        "template variables); deleted by an erasure",
     "pending-outcomes": "learning context of a send in flight (language, country, "
                         "engagement history); deleted by an erasure",
-    "decided-intents": "intent ids with the offset that decided them (dedupe); no contact "
-                       "data",
+    "customer-marks": "per customer id: hashes of its decided intent ids with the offset "
+                      "that decided them (dedupe); no contact data; 30 days",
+    "decided-intents": "intent ids with the offset that decided them (dedupe before "
+                       "customer-marks, read until they expire); no contact data",
     "send-log": "'<intent_id>:<channel>' → delivery type and time; no contact data; 7 days",
     "message-index": "provider message id → intent, customer and campaign ids, channel; no "
                      "contact data; 30 days",

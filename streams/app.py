@@ -109,7 +109,11 @@ class Runtime:
     topics: dict[str, faust.TopicT]
     #: customer_id → CustomerState dict (smartrouter.engine.customer_state has the shape)
     customers: faust.Table
-    #: intent_id → epoch seconds it was decided: the decide agent's idempotency record
+    #: customer_id → the intents of that customer already decided (engine.dedupe_marks):
+    #: the decide step's idempotency record
+    customer_marks: faust.Table
+    #: intent_id → {at, partition, offset}: the idempotency record before customer-marks,
+    #: read until its entries expire
     decided_intents: faust.Table
     #: intent_id → engine.learning.Pending: a marketing send whose outcome is not known yet
     pending_outcomes: faust.Table
@@ -140,7 +144,9 @@ class Runtime:
 #: Runtime field → (table name, what it holds): the partitioned tables.
 TABLES = {
     "customers": ("customers", "Per-customer state fed by customer-updates."),
-    "decided_intents": ("decided-intents", "intent_ids already decided (dedupe)."),
+    "customer_marks": ("customer-marks", "Per customer: the intents already decided (dedupe)."),
+    "decided_intents": ("decided-intents", "intent_ids already decided (dedupe, before"
+                        " customer-marks; read until they expire)."),
     "pending_outcomes": ("pending-outcomes", "Sends waiting for an engagement or a timeout."),
     "model_checkpoints": ("model-checkpoints", "Learned models, one record per partition."),
     "scheduled_sends": ("scheduled-sends", "Decided sends: waiting, released, settled."),

@@ -13,8 +13,11 @@ waiting_sends = DueIndex()
 retained_sends = DueIndex()
 #: ``pending-outcomes`` by the end of their outcome window.
 open_outcomes = DueIndex()
-#: ``decided-intents`` marks by when they may be dropped (``steps.expiry``).
+#: ``decided-intents`` marks (earlier versions' dedupe) by when they may be dropped
+#: (``steps.expiry``).
 decided_marks = DueIndex()
+#: ``customer-marks`` records by when their newest mark may be dropped.
+customer_mark_records = DueIndex()
 #: ``send-log`` entries by when they may be dropped (``steps.expiry``).
 logged_sends = DueIndex()
 #: ``message-index`` entries of the owned partitions by when they may be dropped.
@@ -23,6 +26,6 @@ indexed_messages = DueIndex()
 
 def forget(partitions: set[int]) -> None:
     """Every index drops these partitions."""
-    for index in (waiting_sends, retained_sends, open_outcomes, decided_marks, logged_sends,
-                  indexed_messages):
+    for index in (waiting_sends, retained_sends, open_outcomes, decided_marks,
+                  customer_mark_records, logged_sends, indexed_messages):
         index.forget(partitions)

@@ -148,6 +148,10 @@ def test_an_erasure_tombstones_the_customers_table_entries(smartrouter_broker, t
 
         # no record written after the erasure carries the customer's data: the tombstone of
         # each key is its newest record, and nothing after it on its partition mentions them
+        # the dedupe marks are kept through an erasure: they never carry the customer's data
+        marks = json.dumps(changelog(stack, "customer-marks"))
+        for secret in (PHONE, EMAIL, BODY, "clinic"):
+            assert secret not in marks, f"customer-marks: {secret!r}"
         for table in ("customers", "scheduled-sends", "pending-outcomes", "decided-intents",
                       "send-log", "message-index", "campaign-spend"):
             records = changelog(stack, table)
