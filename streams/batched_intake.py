@@ -24,7 +24,9 @@ How, with the agent path's guarantee (exactly one decision per intent, through k
   broker formed the next generation without the slow worker, so two workers decided one
   partition's intents (112 intents decided twice in 1 of 6 runs of
   ``test_rebalance_decide.py``). That signal still releases the consumer, once the batch
-  in progress is flushed and committed.
+  in progress is flushed and committed. What is left is a race between that last flush
+  (milliseconds) and the next owner's replay-zone read, which comes after a new generation
+  and a table recovery (seconds).
 * **A batch.** Each record is decoded and handled as every agent's are
   (``streams.pipeline.handle_one``: a dead letter with a reason for what fails, dead
   letters through the writer too); the partitioned tables' writes go to the record's
