@@ -79,10 +79,18 @@ def wait_idle(bootstrap: str, prefix: str, quiet_s: float, limit_s: float
     raise SystemExit(f"still moving after {limit_s:.0f} s: {sorted(moving)}")
 
 
+def positive(text: str) -> int:
+    """An argparse type: a whole number above 0."""
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sends", type=int, default=1000)
-    parser.add_argument("--customers", type=int, default=500)
+    parser.add_argument("--sends", type=positive, default=1000)
+    parser.add_argument("--customers", type=positive, default=500)
     parser.add_argument("--quiet-s", type=float, default=5.0,
                         help="the run is over once nothing but ticks grew for this long")
     parser.add_argument("--limit-s", type=float, default=300.0)
