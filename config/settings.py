@@ -107,8 +107,7 @@ class Settings(BaseSettings):
         default=200, ge=1, le=10_000,
         description="The most outbox records the send agent takes in one chunk: their"
         " write-ahead records share a broker round trip and their provider calls run"
-        " together. A chunk's round trips come one after another, so this bounds the sends"
-        " per second of one worker (docs/perf.md).",
+        " together. 800 did not send faster than 200 end to end (docs/perf.md).",
     )
     send_batch_within_ms: float = Field(
         default=20.0, gt=0, le=10_000,
