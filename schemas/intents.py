@@ -2,7 +2,8 @@
 
 A producer writes one ``CampaignIntent`` per message it would like to send; the engine
 answers with exactly one ``Decision`` per ``intent_id`` (the idempotency key: a re-sent
-intent with the same id is a duplicate, not a second message).
+intent with the same id for the same customer, within the dedupe time of 30 days, is a
+duplicate, not a second message).
 """
 
 from __future__ import annotations
