@@ -8,6 +8,7 @@ and logs only see error types and field locations (invariant 7).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, TypeVar
 
 from aiokafka.partitioner import murmur2
@@ -18,6 +19,8 @@ from smartrouter.schemas.common import MAX_MESSAGE_BYTES
 from smartrouter.schemas.dead_letters import DeadLetter, describe_validation_error
 
 T = TypeVar("T")
+#: Keys whose partition is remembered (~150 B each: at most ~5 MB).
+PARTITION_CACHE = 32_768
 
 
 @dataclass(frozen=True)
@@ -30,11 +33,14 @@ class Source:
     key: bytes | None
 
 
+@lru_cache(maxsize=PARTITION_CACHE)
 def expected_partition(key: bytes, partitions: int) -> int:
     """The partition the Java-compatible (murmur2) partitioner picks for ``key``.
 
     aiokafka, the Java client and librdkafka's ``murmur2_random`` agree on this, so all
-    customer-keyed topics put one customer on one partition (co-partitioning).
+    customer-keyed topics put one customer on one partition (co-partitioning). Cached:
+    aiokafka's murmur2 is pure Python (3 µs for a customer id, 8 µs for 40 bytes), and the
+    same customer and sender keys come back on every hop of a send.
     """
     return (murmur2(key) & 0x7FFFFFFF) % partitions
 
