@@ -12,7 +12,7 @@ EMBED  := $(VENV)/.embeddings-stamp
 JOBS   ?= 3
 PYTEST := $(BIN)/pytest -q -p no:cacheprovider -n $(JOBS)
 
-.PHONY: demo test soak check lint schemas bench clean
+.PHONY: demo test soak loop check lint schemas bench clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is required"'
@@ -38,6 +38,10 @@ test: $(EMBED)
 ## soak: the long fault runs make test leaves out for time (CI has 12 minutes)
 soak: $(EMBED)
 	$(PYTEST) -m soak --durations=10
+
+## loop: one test N times beside a one-core busy loop (make loop T=<pytest node> N=10)
+loop: $(EMBED)
+	tests/tools/loop.sh "$(T)" $(or $(N),10)
 
 ## check: the fast inner loop (< 2 min): lint, contracts, the tests that need no broker, no torch
 check: $(STAMP)
