@@ -111,7 +111,7 @@ def make_step(world: dict[str, Any]):  # noqa: ANN201 - returns the step closure
     from smartrouter.engine.budget import partition_share, reserve, spend_key
     from smartrouter.engine.customer_state import record_send
     from smartrouter.engine.decide import Budget, plan
-    from smartrouter.engine.dedupe_marks import with_mark
+    from smartrouter.engine.dedupe_marks import mark_id, with_mark
     from smartrouter.schemas.decisions import Action
     from smartrouter.schemas.intents import CampaignIntent, IntentKind
     from smartrouter.steps.decide import schedule_entry
@@ -145,7 +145,7 @@ def make_step(world: dict[str, Any]):  # noqa: ANN201 - returns the step closure
     def stage_tables(intent, planned, spend_at: str, partition: int, offset: int) -> None:  # noqa: ANN001
         decision = planned.decision
         table_write(world["decided"], intent.customer_id,
-                    with_mark(world["decided"].get(intent.customer_id), intent.intent_id,
+                    with_mark(world["decided"].get(intent.customer_id), mark_id(intent.intent_id),
                               offset, {"at": time.time(), "partition": partition},
                               30 * 86400.0))
         decision.model_dump(mode="json")  # replayed_decisions.remember

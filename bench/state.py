@@ -200,7 +200,7 @@ def customer_marks(ids: list[str], intents_per_day: float, dedupe_hours: float,
                    rng: random.Random, now: datetime) -> list[tuple[str, Any]]:
     """Each customer's ``customer-marks`` record in steady state: one mark per intent of the
     dedupe time, written by the decide step's own function (``engine.dedupe_marks``)."""
-    from smartrouter.engine.dedupe_marks import with_mark
+    from smartrouter.engine.dedupe_marks import mark_id, with_mark
 
     count = max(1, round(intents_per_day * dedupe_hours / 24))
     spacing = dedupe_hours * 3600 / count
@@ -210,7 +210,7 @@ def customer_marks(ids: list[str], intents_per_day: float, dedupe_hours: float,
         record = None
         for k in range(count):
             at = now.timestamp() - (count - k) * spacing + 1
-            record = with_mark(record, f"intent-{uuid.UUID(int=rng.getrandbits(128))}",
+            record = with_mark(record, mark_id(f"intent-{uuid.UUID(int=rng.getrandbits(128))}"),
                                10_000_000 + k, {"at": at, "partition": n % PARTITIONS},
                                keep_s)
         records.append((cid, record))

@@ -42,19 +42,21 @@ def mark_id(intent_id: str) -> str:
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
-def decided_offset(record: dict[str, Any] | None, intent_id: str) -> int | None:
-    """The offset that decided ``intent_id``, if the customer's record has its mark."""
+def decided_offset(record: dict[str, Any] | None, key: str) -> int | None:
+    """The offset that decided the intent whose ``mark_id`` is ``key``, if the customer's
+    record has its mark."""
     if not record:
         return None
-    mark = record.get("marks", {}).get(mark_id(intent_id))
+    mark = record.get("marks", {}).get(key)
     return None if mark is None else int(mark[0])
 
 
-def with_mark(record: dict[str, Any] | None, intent_id: str, offset: int,
+def with_mark(record: dict[str, Any] | None, key: str, offset: int,
               stamp: dict[str, Any], keep_s: float) -> dict[str, Any]:
-    """The customer's record with ``intent_id`` marked as decided at ``offset``; ``stamp``
-    is the expiry's (``at``: now, wall time; ``partition``). Marks older than ``keep_s``
-    are left out."""
+    """The customer's record with the intent whose ``mark_id`` is ``key`` marked as decided
+    at ``offset``; ``stamp`` is the expiry's (``at``: now, wall time; ``partition``). Marks
+    older than ``keep_s`` are left out. (The caller hashes the intent id once, for the
+    lookup and the write.)"""
     at = float(stamp["at"])
     marks: dict[str, list[int]] = (record or {}).get("marks", {})
     # Marks are added in time order, so the first is the oldest: while it is kept, all are
@@ -64,7 +66,7 @@ def with_mark(record: dict[str, Any] | None, intent_id: str, offset: int,
         kept = {key: mark for key, mark in marks.items() if not _expired(mark, at, keep_s)}
     else:
         kept = dict(marks)
-    kept[mark_id(intent_id)] = [offset, int(at // HOUR_S)]
+    kept[key] = [offset, int(at // HOUR_S)]
     return {"marks": kept, **stamp}
 
 

@@ -20,7 +20,7 @@ from smartrouter.engine.budget import partition_share, reserve, spend_key
 from smartrouter.engine.clock import Clock
 from smartrouter.engine.customer_state import record_send
 from smartrouter.engine.decide import Budget, plan
-from smartrouter.engine.dedupe_marks import decided_offset, with_mark
+from smartrouter.engine.dedupe_marks import decided_offset, mark_id, with_mark
 from smartrouter.engine.due_index import DueIndex
 from smartrouter.schemas.common import Channel
 from smartrouter.schemas.decisions import Action, Decision
@@ -34,17 +34,18 @@ log = logging.getLogger(__name__)
 REMEMBERED: dict = {"remembered": True}
 
 
-def already_decided(marks: dict | None, legacy_marks: Lookup, intent_id: str, partition: int,
-                    offset: int, replayed: dict[str, dict]) -> bool:
+def already_decided(marks: dict | None, mark_key: str, legacy_marks: Lookup, intent_id: str,
+                    partition: int, offset: int, replayed: dict[str, dict]) -> bool:
     """True when this intent already has a decision on Kafka (or will, from an earlier message).
 
     A mark left by *another* message means an earlier message decided the intent. A mark
     left by *this* message means it was processed before a crash: it counts only if its
     decision made it to Kafka (``replayed``: the partition's replay-zone decisions).
-    ``marks`` is the customer's ``customer-marks`` record (its marks are of this partition);
-    ``legacy_marks`` the per-intent ``decided-intents`` table of earlier versions.
+    ``marks`` is the customer's ``customer-marks`` record (its marks are of this partition),
+    ``mark_key`` the intent's key there; ``legacy_marks`` the per-intent ``decided-intents``
+    table of earlier versions.
     """
-    own = decided_offset(marks, intent_id)
+    own = decided_offset(marks, mark_key)
     if own is not None and own != offset:
         return True
     legacy = legacy_marks.get(intent_id)
@@ -105,8 +106,9 @@ class DecideStep:
     async def __call__(self, intent: CampaignIntent, partition: int, offset: int) -> None:
         replay = await self.replay.records(partition)
         marks = self.customer_marks.get(intent.customer_id)
-        if already_decided(marks, self.decided_intents, intent.intent_id, partition, offset,
-                           replay):
+        mark_key = mark_id(intent.intent_id)
+        if already_decided(marks, mark_key, self.decided_intents, intent.intent_id, partition,
+                           offset, replay):
             if intent.intent_id in replay:
                 self.restore_send(intent, replay[intent.intent_id], partition)
             log.debug("intent already decided; skipped")
@@ -123,7 +125,7 @@ class DecideStep:
         decision = planned.decision
         await self.emit("decisions", intent.customer_id, decision, source_offset=offset)
         self.customer_marks[intent.customer_id] = with_mark(
-            marks, intent.intent_id, offset, self.marks.stamp(partition, intent.customer_id),
+            marks, mark_key, offset, self.marks.stamp(partition, intent.customer_id),
             self.marks.ttl_s)
         # Its send is scheduled below, in this call: nothing to restore, so no copy is kept.
         self.replay.remember(partition, intent.intent_id, REMEMBERED)

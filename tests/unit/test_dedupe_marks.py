@@ -48,7 +48,7 @@ def test_a_mark_is_smaller_than_a_per_intent_record() -> None:
 
     record = None
     for n in range(30):
-        record = with_mark(record, f"intent-{n:032x}", 10_000_000 + n,
+        record = with_mark(record, mark_id(f"intent-{n:032x}"), 10_000_000 + n,
                            stamp(1_000_000.0 + n * DAY / 2), 30 * DAY)
     per_mark = len(json.dumps(record)) / 30
     assert per_mark < 40  # was ~102 B of key and value per intent in decided-intents

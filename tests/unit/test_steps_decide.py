@@ -48,7 +48,7 @@ async def test_a_new_intent_gets_one_decision_tied_to_its_offset_and_a_scheduled
     [record] = decide.emit.records  # type: ignore[attr-defined]
     assert (record.topic, record.key, record.source_offset) == ("decisions", "c-1", 17)
     assert record.value.action is Action.SEND and str(record.value.channel) == "sms"
-    assert decided_offset(decide.customer_marks["c-1"], "i-1") == 17
+    assert decided_offset(decide.customer_marks["c-1"], mark_id("i-1")) == 17
     entry = decide.scheduled_sends["i-1"]
     assert entry["state"] == "waiting" and entry["partition"] == PARTITION
     assert entry["send"]["sender_id"] == "pool-sms"
@@ -117,7 +117,7 @@ async def test_a_suppressed_intent_schedules_nothing():
     [record] = decide.emit.records  # type: ignore[attr-defined]
     assert record.value.action is Action.SUPPRESS
     assert decide.scheduled_sends == {}
-    assert decided_offset(decide.customer_marks["c-1"], "i-1") == 17
+    assert decided_offset(decide.customer_marks["c-1"], mark_id("i-1")) == 17
 
 
 async def test_every_mark_is_indexed_for_dropping_after_the_dedupe_time():
@@ -147,5 +147,5 @@ async def test_one_record_holds_every_mark_of_a_customer():
     for n in range(5):
         await decide(intent(f"i-{n}"), PARTITION, 17 + n)
     record = decide.customer_marks["c-1"]
-    assert [decided_offset(record, f"i-{n}") for n in range(5)] == [17, 18, 19, 20, 21]
+    assert [decided_offset(record, mark_id(f"i-{n}")) for n in range(5)] == [17, 18, 19, 20, 21]
     assert len(decide.customer_marks) == 1
